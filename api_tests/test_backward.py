@@ -1,0 +1,61 @@
+"""POST /backward: course gradients at 6 decimals, and agreement with independent oracles."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from api_tests.conftest import COURSE_W
+from tests.oracles import numerical_gradient, symbolic_gradient
+
+COURSE_GRADIENTS = {
+    "dw1": -0.229733,
+    "dw2": -0.021408,
+    "dw3": -0.005625,
+    "dw4": -0.004658,
+    "dw5": -0.001008,
+    "dw6": -0.633475,
+    "dw7": -0.561942,
+    "dw8": -0.048063,
+    "dw9": -1.018104,
+}
+
+
+def test_backward_rounds_to_the_course_gradients(client: Any) -> None:
+    response = client.post("/backward", json={"w": COURSE_W, "row": 0})
+    assert response.status_code == 200
+    body = response.json()
+    assert {k: round(v, 6) for k, v in body["gradients"].items()} == COURSE_GRADIENTS
+    assert body["forward"]["loss"] == 0.9298048963072919
+
+
+def _random_point(rng: random.Random) -> dict[str, Any]:
+    return {
+        "w": [rng.uniform(-1.0, 1.0) for _ in range(9)],
+        "x": [rng.uniform(-2.0, 2.0) for _ in range(5)],
+        "y": rng.uniform(-1.0, 3.0),
+    }
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_backward_matches_a_symbolic_derivative_at_random_points(client: Any, seed: int) -> None:
+    point = _random_point(random.Random(seed))
+    response = client.post("/backward", json=point)
+    assert response.status_code == 200
+    got = list(response.json()["gradients"].values())
+    expected = symbolic_gradient(point["x"], point["y"], point["w"])
+    for g, e in zip(got, expected, strict=True):
+        assert g == pytest.approx(e, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(25, 40))
+def test_backward_matches_a_central_numerical_gradient(client: Any, seed: int) -> None:
+    point = _random_point(random.Random(seed))
+    response = client.post("/backward", json=point)
+    assert response.status_code == 200
+    got = list(response.json()["gradients"].values())
+    expected = numerical_gradient(point["x"], point["y"], point["w"])
+    for g, e in zip(got, expected, strict=True):
+        assert g == pytest.approx(e, rel=1e-6, abs=1e-8)

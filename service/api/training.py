@@ -1,0 +1,66 @@
+"""Route of per-sample training."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import numpy as np
+from anyio import to_thread
+from fastapi import APIRouter, Depends
+
+from service.api.limits import check_training
+from service.api.training_schemas import TrainRequest, TrainResponse
+from service.core.dataset import BUILTIN_ROWS
+from service.core.training import TrainConfig, run
+from service.settings import Settings, get_settings
+
+router = APIRouter(tags=["training"])
+
+HYPERPARAMETERS = (
+    "learning_rate",
+    "momentum",
+    "dampening",
+    "nesterov",
+    "weight_decay",
+    "beta",
+    "beta1",
+    "beta2",
+    "eps",
+    "bias_correction",
+    "amsgrad",
+    "alpha",
+    "centered",
+    "lr_decay",
+    "initial_accumulator_value",
+)
+
+
+def to_config(body: TrainRequest) -> TrainConfig:
+    """The core's training configuration for a request."""
+    data = body.data
+    return TrainConfig(
+        optimizer=body.optimizer,
+        hyper={name: getattr(body, name) for name in HYPERPARAMETERS},
+        epochs=body.epochs,
+        seed=body.seed,
+        initial_weights=body.initial_weights,
+        shuffle=body.shuffle,
+        X=None if data is None else np.array(data.X, dtype=np.float64),
+        y=None if data is None else np.array(data.y, dtype=np.float64),
+        standardize=body.standardize,
+    )
+
+
+@router.post("/train", summary="Train the nine weights per sample with one optimizer")
+async def train(
+    body: TrainRequest, settings: Annotated[Settings, Depends(get_settings)]
+) -> TrainResponse:
+    """Run the course's per-sample training (SPEC §5) and return the loss history and weights.
+
+    The defaults reproduce the course's vanilla run: sgd, lr 0.001, 20 epochs, seed 0.
+    """
+    rows = BUILTIN_ROWS if body.data is None else len(body.data.y)
+    check_training(settings, rows, body.epochs)
+    result, optimizer = await to_thread.run_sync(run, to_config(body))
+    return TrainResponse.model_validate({**asdict(result), "optimizer": optimizer})

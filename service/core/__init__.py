@@ -1,0 +1,1 @@
+"""Pure numerics: the graph, optimizers, gradient checking, training, grading (no web imports)."""

@@ -1,0 +1,63 @@
+"""The one error family of the service; the web layer maps each to application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BackpropError(Exception):
+    """Base of every error the service reports to a client."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class InvalidInput(BackpropError):
+    """The request is well-formed JSON but its values cannot be used."""
+
+    status = 422
+    title = "Invalid input"
+    slug = "invalid-input"
+
+
+class NumericalOverflow(InvalidInput):
+    """A node of the graph produced a non-finite value for the given input."""
+
+    title = "Numerical overflow"
+    slug = "numerical-overflow"
+
+    def __init__(self, node: str, detail: str | None = None) -> None:
+        super().__init__(
+            detail
+            or f"The node '{node}' overflowed (its value is not a finite float64) for this input; "
+            "use smaller weights or features."
+        )
+        self.node = node
+
+
+class LimitExceeded(InvalidInput):
+    """The request asks for more work than the configured limits allow."""
+
+    title = "Limit exceeded"
+    slug = "limit-exceeded"
+
+
+class Overloaded(BackpropError):
+    """The service is at capacity; the client should retry later."""
+
+    status = 503
+    title = "Service overloaded"
+    slug = "overloaded"

@@ -1,0 +1,133 @@
+"""Per-sample training (SPEC §5): the readable reference loop and what it needs.
+
+Initial weights are ``default_rng(seed).normal(0, 0.01, 9)`` (always drawn, so the sample order
+does not depend on whether initial weights were given); with ``shuffle`` each epoch's order is
+``rng.permutation(n)`` from the same generator. An epoch's loss is the mean of the per-row losses
+of its forward passes (before each row's update), summed in visiting order, divided by n.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.preprocessing import StandardScaler
+
+from service.core import registry
+from service.core.dataset import load_dataset
+from service.core.errors import NumericalOverflow
+from service.core.graph import backward, forward
+from service.core.optimizers import Optimizer
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What one training run produced."""
+
+    loss_history: list[float]
+    initial_weights: list[float]
+    final_weights: list[float]
+    epochs: int
+    steps: int
+    status: str = "completed"
+    diverged_at: dict[str, int] | None = field(default=None)
+
+
+def initial_weights(seed: int) -> tuple[np.ndarray, np.random.Generator]:
+    """The course's Normal(0, 0.01) initial weights and the generator, ready for shuffling."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(0.0, 0.01, 9), rng
+
+
+def orders(n: int, epochs: int, shuffle: bool, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Each epoch's row order: file order, or one fresh permutation per epoch."""
+    identity = np.arange(n)
+    for _ in range(epochs):
+        yield rng.permutation(n) if shuffle else identity
+
+
+def standardize(X: np.ndarray) -> np.ndarray:
+    """Z-score each column with the population std, as the course's features were made."""
+    return np.asarray(StandardScaler().fit_transform(X), dtype=np.float64)
+
+
+def train_reference(
+    X: np.ndarray,
+    y: np.ndarray,
+    w0: np.ndarray,
+    optimizer: Optimizer,
+    epoch_orders: Iterator[np.ndarray],
+) -> TrainResult:
+    """Train one weight vector row by row; stop at the first non-finite loss or weight."""
+    w = np.array(w0, dtype=np.float64)
+    state = optimizer.init(w)
+    history: list[float] = []
+    steps = 0
+    for epoch, order in enumerate(epoch_orders):
+        total = 0.0
+        for i in order:
+            try:
+                cache = forward(X[i], float(y[i]), w)
+                g = np.array(backward(cache))
+            except NumericalOverflow:
+                return _diverged(history, w0, w, epoch, steps)
+            total += cache.loss
+            new_w, state = optimizer.update(g, state, w)
+            if not np.all(np.isfinite(new_w)):
+                return _diverged(history, w0, w, epoch, steps)
+            w = new_w
+            steps += 1
+        mean = total / len(order)
+        if not math.isfinite(mean):
+            return _diverged(history, w0, w, epoch, steps)
+        history.append(mean)
+    return TrainResult(history, list(map(float, w0)), list(map(float, w)), len(history), steps)
+
+
+def _diverged(
+    history: list[float], w0: np.ndarray, w: np.ndarray, epoch: int, steps: int
+) -> TrainResult:
+    return TrainResult(
+        history,
+        list(map(float, w0)),
+        list(map(float, w)),
+        len(history),
+        steps,
+        status="diverged",
+        diverged_at={"epoch": epoch, "step": steps},
+    )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training run as the API describes it; None means the course's default."""
+
+    optimizer: str = "sgd"
+    hyper: dict[str, float | bool | None] = field(default_factory=dict)
+    epochs: int = 20
+    seed: int = 0
+    initial_weights: list[float] | None = None
+    shuffle: bool = False
+    X: np.ndarray | None = None
+    y: np.ndarray | None = None
+    standardize: bool = False
+
+
+def run(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
+    """Resolve a configuration, train, and describe the optimizer that ran."""
+    hyper = registry.resolve(config.optimizer, config.hyper)
+    if config.X is None or config.y is None:
+        data = load_dataset()
+        X, y = data.X, data.y
+    else:
+        X = standardize(config.X) if config.standardize else config.X
+        y = config.y
+    w0, rng = initial_weights(config.seed)
+    if config.initial_weights is not None:
+        w0 = np.array(config.initial_weights, dtype=np.float64)
+    epoch_orders = orders(len(y), config.epochs, config.shuffle, rng)
+    result = train_reference(X, y, w0, registry.build(config.optimizer, hyper), epoch_orders)
+    return result, registry.describe(config.optimizer, hyper)

@@ -1,0 +1,130 @@
+"""Builds the app: metadata, routers, the one error handler, start-up self-check."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from service import __version__
+from service.api import compute, dataset, health, training
+from service.core.dataset import load_dataset
+from service.core.errors import BackpropError
+from service.core.selfcheck import self_check
+
+log = logging.getLogger("service")
+
+PROBLEM = "application/problem+json"
+DESCRIPTION = (
+    "Forward pass, backward pass, gradient checking and per-sample training for the course's "
+    "computational graph (5 features, 9 weights), exact to the course's reference numbers. "
+    "Every error is `application/problem+json` (RFC 9457)."
+)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """An RFC 9457 problem response."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def on_backprop_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every error the core raises."""
+    assert isinstance(exc, BackpropError)
+    return problem(
+        exc.status, exc.title, exc.detail, exc.slug, errors=exc.errors, headers=exc.headers
+    )
+
+
+async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """Pydantic's validation errors, listed per field, never echoing the input."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": _location(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
+    if len(errors) > 5:
+        detail += f"; and {len(errors) - 5} more"
+    return problem(422, "Invalid request", detail, "validation", errors=errors)
+
+
+async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    """404, 405 and other HTTP errors raised by the framework."""
+    assert isinstance(exc, HTTPException)
+    return problem(
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        f"http-{exc.status_code}",
+        headers=exc.headers,
+    )
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Last resort: a bug, reported without internals."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal error", "An unexpected error occurred.", "internal")
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the dataset and run the self-check before /ready says 200."""
+    load_dataset()
+    failures = self_check()
+    if failures:
+        log.error("self-check failed for %s; /ready stays 503", failures)
+    app.state.ready = not failures
+    yield
+
+
+def operation_id(route: APIRoute) -> str:
+    """Operation ids are the route names: forward, backward, train, ..."""
+    return route.name
+
+
+def create_app() -> FastAPI:
+    """The application, with every router and the error handlers."""
+    app = FastAPI(
+        title="backprop-service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.ready = False
+    for module in (compute, training, dataset, health):
+        app.include_router(module.router)
+    app.add_exception_handler(BackpropError, on_backprop_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+    return app
+
+
+app = create_app()

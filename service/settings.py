@@ -1,0 +1,28 @@
+"""One settings object, read from BACKPROP_-prefixed environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Limits and switches of one service process."""
+
+    model_config = SettingsConfigDict(env_prefix="BACKPROP_", extra="ignore")
+
+    max_body_bytes: int = Field(8 * 1024 * 1024, description="Largest request body accepted.")
+    max_dataset_rows: int = Field(200_000, description="Most rows of a custom training dataset.")
+    max_epochs: int = Field(10_000, description="Most epochs of one training run.")
+    max_total_steps: int = Field(
+        50_000_000, description="Most rows x epochs x configurations in one request."
+    )
+    max_grade_batch: int = Field(1_000, description="Most submissions in one grade batch.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests override this dependency or clear its cache."""
+    return Settings()
