@@ -6,13 +6,13 @@ from dataclasses import asdict
 from typing import Annotated
 
 import numpy as np
-from anyio import to_thread
 from fastapi import APIRouter, Depends
 
 from service.api.limits import check_training
+from service.api.runner import execute
 from service.api.training_schemas import TrainRequest, TrainResponse
 from service.core.dataset import BUILTIN_ROWS
-from service.core.training import TrainConfig, run
+from service.core.training import TrainConfig
 from service.settings import Settings, get_settings
 
 router = APIRouter(tags=["training"])
@@ -62,5 +62,5 @@ async def train(
     """
     rows = BUILTIN_ROWS if body.data is None else len(body.data.y)
     check_training(settings, rows, body.epochs)
-    result, optimizer = await to_thread.run_sync(run, to_config(body))
+    result, optimizer = await execute(to_config(body))
     return TrainResponse.model_validate({**asdict(result), "optimizer": optimizer})

@@ -1,0 +1,14 @@
+"""Where training runs: off the event loop, so other requests keep answering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from anyio import to_thread
+
+from service.core.training import TrainConfig, TrainResult, run
+
+
+async def execute(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
+    """Train one configuration in a worker thread; returns the result and the optimizer block."""
+    return await to_thread.run_sync(run, config)
