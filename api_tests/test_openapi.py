@@ -1,0 +1,78 @@
+"""The OpenAPI document: committed copy in sync, operation ids, docs, and one-click examples."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "openapi" / "openapi.json"
+
+
+def _spec(client: Any) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    spec: dict[str, Any] = response.json()
+    return spec
+
+
+def test_committed_openapi_matches_the_app(client: Any) -> None:
+    rendered = json.dumps(_spec(client), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert COMMITTED.read_text(encoding="utf-8") == rendered, (
+        "openapi/openapi.json is stale: run `python scripts/export_openapi.py`"
+    )
+
+
+def test_operation_ids_are_the_route_names(client: Any) -> None:
+    ids = {op["operationId"] for path in _spec(client)["paths"].values() for op in path.values()}
+    assert {"forward", "backward", "gradcheck", "train", "dataset", "health", "ready"} <= ids
+
+
+def test_every_operation_has_a_summary_and_a_description(client: Any) -> None:
+    for path, operations in _spec(client)["paths"].items():
+        for method, op in operations.items():
+            assert op.get("summary"), f"{method} {path} has no summary"
+            assert op.get("description"), f"{method} {path} has no description"
+
+
+def _properties(schema: dict[str, Any]) -> dict[str, Any]:
+    return dict(schema.get("properties", {}))
+
+
+def test_every_schema_field_has_a_description(client: Any) -> None:
+    for name, schema in _spec(client)["components"]["schemas"].items():
+        if name in {"HTTPValidationError", "ValidationError"}:
+            continue  # FastAPI's own
+        for field, prop in _properties(schema).items():
+            assert prop.get("description"), f"{name}.{field} has no description"
+
+
+def _examples(client: Any) -> list[tuple[str, dict[str, Any]]]:
+    spec = _spec(client)
+    found = []
+    for path, operations in spec["paths"].items():
+        body = operations.get("post", {}).get("requestBody")
+        if not body:
+            continue
+        schema = body["content"]["application/json"]["schema"]
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert schema.get("examples"), f"POST {path} has no request example"
+        found.append((path, schema["examples"][0]))
+    return found
+
+
+def test_every_post_request_has_an_example_that_the_service_accepts(client: Any) -> None:
+    for path, example in _examples(client):
+        response = client.post(path, json=example)
+        assert response.status_code == 200, (path, response.text)
+
+
+@pytest.mark.parametrize("path", ["/forward", "/backward", "/gradcheck"])
+def test_point_examples_reproduce_the_course_point(client: Any, path: str) -> None:
+    example = dict(_examples(client))[path]
+    assert example["w"] == [0.1] * 9
+    assert example["row"] == 0
