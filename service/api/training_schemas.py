@@ -29,19 +29,14 @@ class CustomData(Schema):
         return self
 
 
-class TrainRequest(Schema):
-    """A training configuration; every field is optional and defaults to the course's run."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
-    )
+class OptimizerSettings(Schema):
+    """An optimizer and its hyperparameters; None means the optimizer's course/torch default."""
 
     optimizer: OptimizerName = Field(
         "sgd",
         description="sgd (course vanilla / torch SGD), momentum (course EMA form), adam (course "
         "form; torch Adam with bias_correction), adamw, rmsprop, adagrad (torch).",
     )
-    epochs: int = Field(20, ge=1, description="Passes over the data.")
     learning_rate: Rate | None = Field(None, description="Step size; default per optimizer.")
     momentum: NonNegative | None = Field(
         None, description="sgd/rmsprop: torch's momentum factor (default 0)."
@@ -67,6 +62,16 @@ class TrainRequest(Schema):
     initial_accumulator_value: NonNegative | None = Field(
         None, description="adagrad: starting value of the sum of squares (0)."
     )
+
+
+class TrainRequest(OptimizerSettings):
+    """A training configuration; every field is optional and defaults to the course's run."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
+    )
+
+    epochs: int = Field(20, ge=1, description="Passes over the data.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng.")
     initial_weights: Weights | None = Field(
         None, description="Start here instead of default_rng(seed).normal(0, 0.01, 9)."
