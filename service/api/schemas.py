@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.core.dataset import BUILTIN_ROWS
 
-COURSE_W = [0.1] * 9
+COURSE_W: list[Any] = [0.1] * 9
 COURSE_ROW0_X = [
     -1.287909498957745,
     -0.12001341619804987,

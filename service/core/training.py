@@ -70,7 +70,7 @@ def train_reference(
         total = 0.0
         for i in order:
             try:
-                cache = forward(X[i], float(y[i]), w)
+                cache = forward(X[i], float(y[i]), w.tolist())
                 g = np.array(backward(cache))
             except NumericalOverflow:
                 return _diverged(history, w0, w, epoch, steps)
