@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends
 from service.api.limits import check_training
 from service.api.runner import execute
 from service.api.training_schemas import TrainRequest, TrainResponse
-from service.core.dataset import BUILTIN_ROWS
 from service.core.training import TrainConfig
 from service.settings import Settings, get_settings
 
@@ -60,7 +59,6 @@ async def train(
 
     The defaults reproduce the course's vanilla run: sgd, lr 0.001, 20 epochs, seed 0.
     """
-    rows = BUILTIN_ROWS if body.data is None else len(body.data.y)
-    check_training(settings, rows, body.epochs)
+    check_training(settings, body.rows, body.epochs)
     result, optimizer = await execute(to_config(body))
     return TrainResponse.model_validate({**asdict(result), "optimizer": optimizer})

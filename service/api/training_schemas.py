@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from service.api.schemas import Float, Schema, Weights
+from service.core.dataset import BUILTIN_ROWS
 
 OptimizerName = Literal["sgd", "momentum", "adam", "adamw", "rmsprop", "adagrad"]
 Rate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
@@ -64,12 +65,8 @@ class OptimizerSettings(Schema):
     )
 
 
-class TrainRequest(OptimizerSettings):
-    """A training configuration; every field is optional and defaults to the course's run."""
-
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
-    )
+class RunSettings(Schema):
+    """What a run needs besides its optimizer: epochs, starting point, sample order, data."""
 
     epochs: int = Field(20, ge=1, description="Passes over the data.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of numpy's default_rng.")
@@ -83,10 +80,23 @@ class TrainRequest(OptimizerSettings):
     )
 
     @model_validator(mode="after")
-    def _standardize_needs_data(self) -> TrainRequest:
+    def _standardize_needs_data(self) -> RunSettings:
         if self.standardize and self.data is None:
             raise ValueError("'standardize' applies to custom 'data' only (built-in is z-scored)")
         return self
+
+    @property
+    def rows(self) -> int:
+        """Rows of the training data: the custom data's, else the built-in dataset's."""
+        return BUILTIN_ROWS if self.data is None else len(self.data.y)
+
+
+class TrainRequest(RunSettings, OptimizerSettings):
+    """A training configuration; every field is optional and defaults to the course's run."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
+    )
 
 
 class DivergedAt(Schema):
