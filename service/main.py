@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,39 +16,18 @@ from starlette.exceptions import HTTPException
 
 from service import __version__
 from service.api import compute, dataset, health, training
+from service.api.problems import problem
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
 from service.core.selfcheck import self_check
 
 log = logging.getLogger("service")
 
-PROBLEM = "application/problem+json"
 DESCRIPTION = (
     "Forward pass, backward pass, gradient checking and per-sample training for the course's "
     "computational graph (5 features, 9 weights), exact to the course's reference numbers. "
     "Every error is `application/problem+json` (RFC 9457)."
 )
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    slug: str,
-    *,
-    errors: list[dict[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    """An RFC 9457 problem response."""
-    body: dict[str, Any] = {
-        "type": f"/problems/{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if errors is not None:
-        body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -77,13 +57,9 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     """404, 405 and other HTTP errors raised by the framework."""
     assert isinstance(exc, HTTPException)
-    return problem(
-        exc.status_code,
-        str(exc.detail),
-        str(exc.detail),
-        f"http-{exc.status_code}",
-        headers=exc.headers,
-    )
+    title = HTTPStatus(exc.status_code).phrase
+    detail = str(exc.detail)
+    return problem(exc.status_code, title, detail, f"http-{exc.status_code}", headers=exc.headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
