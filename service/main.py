@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from service import __version__
@@ -86,7 +87,7 @@ def operation_id(route: APIRoute) -> str:
 
 def create_app() -> FastAPI:
     """The application, with every router and the error handlers."""
-    app = FastAPI(
+    app = FastAPIOffline(  # Swagger UI and ReDoc assets served locally, no CDN
         title="backprop-service",
         version=__version__,
         description=DESCRIPTION,
