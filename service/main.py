@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
 from service import __version__
-from service.api import compute, dataset, health, training
+from service.api import compute, dataset, grading, health, training
 from service.api.problems import problem
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
@@ -95,7 +95,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.ready = False
-    for module in (compute, training, dataset, health):
+    for module in (compute, training, grading, dataset, health):
         app.include_router(module.router)
     app.add_exception_handler(BackpropError, on_backprop_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
