@@ -1,4 +1,4 @@
-"""Per-sample training (SPEC §5): the readable reference loop and what it needs.
+"""Per-sample training (SPEC §5): the compiled loop, the readable reference loop it must equal.
 
 Initial weights are ``default_rng(seed).normal(0, 0.01, 9)`` (always drawn, so the sample order
 does not depend on whether initial weights were given); with ``shuffle`` each epoch's order is
@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from sklearn.preprocessing import StandardScaler
 
-from service.core import registry
+from service.core import kernel, registry
 from service.core.dataset import load_dataset
 from service.core.errors import NumericalOverflow
 from service.core.graph import backward, forward
 from service.core.optimizers import Optimizer
+
+CHUNK_STEPS = 1 << 16  # shuffled runs draw about this many row indices at a time
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,47 @@ def _diverged(
     )
 
 
+def order_chunks(
+    n: int, epochs: int, shuffle: bool, rng: np.random.Generator
+) -> Iterator[tuple[int, np.ndarray]]:
+    """`orders` in pieces of (epochs, their orders); one row serves every epoch. O(rows) memory."""
+    if not shuffle:
+        yield epochs, np.arange(n, dtype=np.int64)[np.newaxis]
+        return
+    per_chunk = max(1, CHUNK_STEPS // n)
+    for start in range(0, epochs, per_chunk):
+        count = min(per_chunk, epochs - start)
+        yield count, np.stack([rng.permutation(n) for _ in range(count)])
+
+
+def train_compiled(
+    X: np.ndarray,
+    y: np.ndarray,
+    w0: np.ndarray,
+    name: str,
+    hyper: registry.Hyper,
+    epochs: int,
+    chunks: Iterator[tuple[int, np.ndarray]],
+) -> TrainResult:
+    """What train_reference returns, computed by the numba kernel (which releases the GIL)."""
+    train_epochs = kernel.compiled()
+    code, p = kernel.flatten(name, hyper)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    w = np.array(w0, dtype=np.float64)
+    state = kernel.initial_state(name, hyper)
+    history = np.empty(epochs, dtype=np.float64)
+    counters = np.array([0, 0, -1], dtype=np.int64)  # steps, epochs done, diverged epoch
+    for count, order in chunks:
+        if not train_epochs(X, y, order, count, code, p, w, state, history, counters):
+            break
+    steps, done, diverged = (int(c) for c in counters)
+    result = TrainResult(history[:done].tolist(), list(map(float, w0)), w.tolist(), done, steps)
+    if diverged < 0:
+        return result
+    return replace(result, status="diverged", diverged_at={"epoch": diverged, "step": steps})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run as the API describes it; None means the course's default."""
@@ -116,8 +159,8 @@ class TrainConfig:
     standardize: bool = False
 
 
-def run(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
-    """Resolve a configuration, train, and describe the optimizer that ran."""
+def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, dict[str, Any]]:
+    """Resolve a configuration, train (compiled, or the reference), and describe the optimizer."""
     hyper = registry.resolve(config.optimizer, config.hyper)
     if config.X is None or config.y is None:
         data = load_dataset()
@@ -128,6 +171,12 @@ def run(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
     w0, rng = initial_weights(config.seed)
     if config.initial_weights is not None:
         w0 = np.array(config.initial_weights, dtype=np.float64)
-    epoch_orders = orders(len(y), config.epochs, config.shuffle, rng)
-    result = train_reference(X, y, w0, registry.build(config.optimizer, hyper), epoch_orders)
+    n = len(y)
+    if reference:
+        optimizer = registry.build(config.optimizer, hyper)
+        epoch_orders = orders(n, config.epochs, config.shuffle, rng)
+        result = train_reference(X, y, w0, optimizer, epoch_orders)
+    else:
+        chunks = order_chunks(n, config.epochs, config.shuffle, rng)
+        result = train_compiled(X, y, w0, config.optimizer, hyper, config.epochs, chunks)
     return result, registry.describe(config.optimizer, hyper)

@@ -1,0 +1,301 @@
+"""The compiled training loop: graph.forward/backward and every optimizer, fused by numba.
+
+It performs the same float64 operations in the same order as the readable reference
+(graph.py, optimizers.py, training.train_reference), so its results are bit-for-bit equal.
+The optimizer is flattened into an int code and a hyperparameter array (`flatten`); its state
+is a (4, 9) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's sq,
+g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
+epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Any
+
+import numpy as np
+from numba import njit, types
+
+from service.core.registry import Hyper
+
+SGD, MOMENTUM, ADAM, RMSPROP, ADAGRAD = range(5)
+
+# Hyperparameters in the order the kernel reads them; adamw is adam with decoupled decay.
+LAYOUT: dict[str, tuple[int, tuple[str, ...]]] = {
+    "sgd": (SGD, ("learning_rate", "momentum", "dampening", "nesterov", "weight_decay")),
+    "momentum": (MOMENTUM, ("learning_rate", "beta")),
+    "adam": (
+        ADAM,
+        ("learning_rate", "beta1", "beta2", "eps", "bias_correction", "amsgrad", "weight_decay"),
+    ),
+    "adamw": (ADAM, ("learning_rate", "beta1", "beta2", "eps", "amsgrad", "weight_decay")),
+    "rmsprop": (
+        RMSPROP,
+        ("learning_rate", "alpha", "eps", "momentum", "centered", "weight_decay"),
+    ),
+    "adagrad": (
+        ADAGRAD,
+        ("learning_rate", "lr_decay", "eps", "initial_accumulator_value", "weight_decay"),
+    ),
+}
+
+
+def flatten(name: str, hyper: Hyper) -> tuple[int, np.ndarray]:
+    """The optimizer as (code, float64 hyperparameters), booleans as 1.0 / 0.0."""
+    code, keys = LAYOUT[name]
+    values = [float(hyper[k]) for k in keys]
+    if name == "adamw":  # [lr, b1, b2, eps, bias_correction, amsgrad, wd, decoupled]
+        values = [*values[:4], 1.0, *values[4:], 1.0]
+    elif name == "adam":
+        values.append(0.0)
+    return code, np.array(values, dtype=np.float64)
+
+
+def initial_state(name: str, hyper: Hyper) -> np.ndarray:
+    """Zeroed optimizer slots; adagrad's sum of squares starts at its initial value."""
+    state = np.zeros((4, 9), dtype=np.float64)
+    if name == "adagrad":
+        state[0, :] = float(hyper["initial_accumulator_value"])
+    return state
+
+
+@njit(nogil=True, inline="always")
+def _gradient(X: Any, y: Any, i: int, w: Any, g: Any) -> float:
+    """graph.forward then graph.backward at row i into g; NaN if a checked node is not finite."""
+    f1, f2, f3, f4, f5 = X[i, 0], X[i, 1], X[i, 2], X[i, 3], X[i, 4]
+    a = w[0] * f1 + w[1] * f2  # part 1
+    z = a * a + w[5]
+    e = math.exp(z)
+    tanh = math.tanh(e + w[6])  # part 2
+    q = w[3] * f4 + w[4] * f5  # part 3
+    w3f3 = w[2] * f3
+    sin = math.sin(w3f3)
+    s = sin * q + w[7]
+    sig = 1.0 / (1.0 + math.exp(-s))
+    y_pred = tanh + w[8] * sig  # output
+    diff = y[i] - y_pred
+    loss = diff * diff
+    # x - x is 0 for a finite x and NaN otherwise: one test for the nodes graph.forward checks
+    if (a - a) + (z - z) + (e - e) + (q - q) + (w3f3 - w3f3) + (s - s) + (y_pred - y_pred) + (
+        loss - loss
+    ) != 0.0:
+        return math.nan
+    dy_pred = -2.0 * diff
+    g[8] = dy_pred * sig  # y_pred = tanh + w9*sigmoid
+    ds = dy_pred * w[8] * sig * (1.0 - sig)  # sigmoid: σ' = σ(1-σ)
+    g[7] = ds
+    g[2] = ds * q * math.cos(w3f3) * f3  # sin(w3*f3)
+    g[3] = ds * sin * f4  # q = w4*f4 + w5*f5
+    g[4] = ds * sin * f5
+    dt = dy_pred * (1.0 - tanh * tanh)  # tanh: 1 - tanh^2
+    g[6] = dt
+    g[5] = dt * e  # exp
+    g[0] = g[5] * 2.0 * a * f1  # a*a, then a = w1*f1 + w2*f2
+    g[1] = g[5] * 2.0 * a * f2
+    check = 0.0
+    for j in range(9):
+        check += g[j] - g[j]
+    return loss if check == 0.0 else math.nan
+
+
+@njit(nogil=True, inline="always")
+def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, momentum, dampening, nesterov, weight_decay = p[0], p[1], p[2], p[3], p[4]
+    b = state[0]
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        if momentum != 0.0:
+            b[j] = gj if t == 1 else momentum * b[j] + (1.0 - dampening) * gj
+            gj = gj + momentum * b[j] if nesterov != 0.0 else b[j]
+        out[j] = w[j] - lr * gj
+
+
+@njit(nogil=True, inline="always")
+def _momentum(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta = p[0], p[1]
+    m = state[0]
+    for j in range(9):
+        m[j] = beta * m[j] + (1.0 - beta) * g[j]
+        out[j] = w[j] - lr * m[j]
+
+
+@njit(nogil=True, inline="always")
+def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
+    bias_correction, amsgrad, weight_decay, decoupled = p[4], p[5], p[6], p[7]
+    m, v, v_max = state[0], state[1], state[2]
+    step_size, root = lr, 1.0
+    if bias_correction != 0.0:  # t incremented before use; beta**t is libm's pow, as Python's
+        step_size = lr / (1.0 - math.pow(beta1, float(t)))
+        root = math.sqrt(1.0 - math.pow(beta2, float(t)))
+    shrink = 1.0 - lr * weight_decay
+    for j in range(9):
+        gj, wj = g[j], w[j]
+        if weight_decay != 0.0:
+            if decoupled != 0.0:
+                wj = wj * shrink  # AdamW: shrink w, not g
+            else:
+                gj = gj + weight_decay * wj
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * (gj * gj)
+        vj = v[j]
+        if amsgrad != 0.0:
+            if not (v_max[j] >= vj or v_max[j] != v_max[j]):  # np.maximum, NaN-propagating
+                v_max[j] = vj
+            vj = v_max[j]
+        if bias_correction != 0.0:
+            out[j] = wj - step_size * (m[j] / (math.sqrt(vj) / root + eps))
+        else:
+            out[j] = wj - lr * m[j] / (math.sqrt(vj) + eps)
+
+
+@njit(nogil=True, inline="always")
+def _rmsprop(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, alpha, eps, momentum, centered, weight_decay = p[0], p[1], p[2], p[3], p[4], p[5]
+    sq, g_avg, buf = state[0], state[1], state[2]
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        sq[j] = alpha * sq[j] + (1.0 - alpha) * (gj * gj)
+        if centered != 0.0:
+            g_avg[j] = alpha * g_avg[j] + (1.0 - alpha) * gj
+            avg = math.sqrt(sq[j] - g_avg[j] * g_avg[j]) + eps
+        else:
+            avg = math.sqrt(sq[j]) + eps
+        if momentum > 0.0:
+            buf[j] = momentum * buf[j] + gj / avg
+            out[j] = w[j] - lr * buf[j]
+        else:
+            out[j] = w[j] - lr * (gj / avg)
+
+
+@njit(nogil=True, inline="always")
+def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, lr_decay, eps, weight_decay = p[0], p[1], p[2], p[4]
+    total = state[0]
+    clr = lr / (1.0 + (t - 1) * lr_decay)
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        total[j] = total[j] + gj * gj
+        out[j] = w[j] - clr * (gj / (math.sqrt(total[j]) + eps))
+
+
+def _epochs(update: Any) -> Any:
+    """The epoch loop around one optimizer's update, compiled with both steps inlined."""
+
+    def loop(
+        X: Any,
+        y: Any,
+        orders: Any,
+        epochs: int,
+        p: Any,
+        w: Any,
+        state: Any,
+        history: Any,
+        counters: Any,
+    ) -> bool:
+        n = y.shape[0]
+        steps, done = counters[0], counters[1]
+        g = np.empty(9)
+        out = np.empty(9)
+        for e in range(epochs):
+            order = orders[e if orders.shape[0] > 1 else 0]
+            total = 0.0
+            for i in order:
+                loss = _gradient(X, y, i, w, g)
+                if loss != loss:
+                    counters[0], counters[1], counters[2] = steps, done, done
+                    return False
+                total += loss
+                update(p, steps + 1, g, w, state, out)
+                check = 0.0
+                for j in range(9):
+                    check += out[j] - out[j]
+                if check != 0.0:
+                    counters[0], counters[1], counters[2] = steps, done, done
+                    return False
+                for j in range(9):
+                    w[j] = out[j]
+                steps += 1
+            mean = total / n
+            if mean - mean != 0.0:
+                counters[0], counters[1], counters[2] = steps, done, done
+                return False
+            history[done] = mean
+            done += 1
+        counters[0], counters[1] = steps, done
+        return True
+
+    return njit(nogil=True)(loop)
+
+
+_LOOPS = tuple(_epochs(update) for update in (_sgd, _momentum, _adam, _rmsprop, _adagrad))
+_sgd_epochs, _momentum_epochs, _adam_epochs, _rmsprop_epochs, _adagrad_epochs = _LOOPS
+
+
+def train_epochs(
+    X: Any,
+    y: Any,
+    orders: Any,
+    epochs: int,
+    code: int,
+    p: Any,
+    w: Any,
+    state: Any,
+    history: Any,
+    counters: Any,
+) -> bool:
+    """Run `epochs` epochs, visiting rows as orders[e] (or orders[0] for all); False if diverged.
+
+    Updates w, state, history[epoch] and counters in place; on divergence w keeps the last
+    finite weights and counters[2] is the epoch in which it happened.
+    """
+    args = (X, y, orders, epochs, p, w, state, history, counters)
+    if code == SGD:
+        completed = _sgd_epochs(*args)
+    elif code == MOMENTUM:
+        completed = _momentum_epochs(*args)
+    elif code == ADAM:
+        completed = _adam_epochs(*args)
+    elif code == RMSPROP:
+        completed = _rmsprop_epochs(*args)
+    else:
+        completed = _adagrad_epochs(*args)
+    return bool(completed)
+
+
+_IN_2D = types.Array(types.float64, 2, "C", readonly=True)
+_IN_1D = types.Array(types.float64, 1, "C", readonly=True)
+_ORDERS = types.Array(types.int64, 2, "C", readonly=True)
+SIGNATURE = types.boolean(
+    _IN_2D,  # X
+    _IN_1D,  # y
+    _ORDERS,
+    types.int64,  # epochs
+    types.int64,  # code
+    _IN_1D,  # p
+    types.float64[::1],  # w
+    types.float64[:, ::1],  # state
+    types.float64[::1],  # history
+    types.int64[::1],  # counters
+)
+
+
+@cache
+def compiled() -> Any:
+    """train_epochs compiled for SIGNATURE only: from the on-disk cache when it can, else in memory.
+
+    numba picks the cache folder when the dispatcher is made (NUMBA_CACHE_DIR, else the
+    package's __pycache__, else the user's cache); with none writable it refuses to cache,
+    so a read-only install compiles in memory instead.
+    """
+    try:
+        return njit(SIGNATURE, cache=True, nogil=True)(train_epochs)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(SIGNATURE, nogil=True)(train_epochs)

@@ -1,0 +1,213 @@
+"""The numba kernel equals the readable reference bit for bit: every optimizer, option, order."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.core import kernel, training
+from service.core.registry import REGISTRY
+from service.core.training import TrainConfig, TrainResult, run
+
+EPOCHS = 2
+
+
+def bits(result: TrainResult) -> dict[str, Any]:
+    """The result with every float as its exact hex form, so -0.0 != 0.0 and 1 ulp shows."""
+
+    def exact(value: Any) -> Any:
+        if isinstance(value, float):
+            return value.hex()
+        if isinstance(value, list):
+            return [exact(v) for v in value]
+        return value
+
+    return {k: exact(v) for k, v in asdict(result).items()}
+
+
+def assert_kernel_equals_reference(config: TrainConfig) -> TrainResult:
+    compiled, described = run(config)
+    reference, described_reference = run(config, reference=True)
+    assert bits(compiled) == bits(reference)
+    assert described == described_reference
+    return compiled
+
+
+def grid(**options: list[Any]) -> list[dict[str, Any]]:
+    """Every combination of the given option values."""
+    return [
+        dict(zip(options, values, strict=True)) for values in itertools.product(*options.values())
+    ]
+
+
+OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    *[
+        ("sgd", h)
+        for h in grid(momentum=[0.0, 0.9], dampening=[0.0, 0.5], weight_decay=[0.0, 0.01])
+    ],
+    ("sgd", {"momentum": 0.9, "nesterov": True}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("momentum", {}),
+    ("momentum", {"beta": 0.5, "learning_rate": 0.05}),
+    *[
+        ("adam", h)
+        for h in grid(bias_correction=[False, True], amsgrad=[False, True], weight_decay=[0, 0.1])
+    ],
+    *[("adamw", h) for h in grid(amsgrad=[False, True], weight_decay=[0.01, 0.1])],
+    *[
+        ("rmsprop", h)
+        for h in grid(centered=[False, True], momentum=[0.0, 0.9], weight_decay=[0.0, 0.01])
+    ],
+    *[
+        ("adagrad", h)
+        for h in grid(
+            lr_decay=[0.0, 0.01], initial_accumulator_value=[0.0, 0.1], weight_decay=[0.0, 0.01]
+        )
+    ],
+]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize(("optimizer", "hyper"), OPTIONS)
+def test_kernel_equals_reference_for_every_optimizer_and_option(
+    optimizer: str, hyper: dict[str, Any], shuffle: bool
+) -> None:
+    config = TrainConfig(optimizer=optimizer, hyper=hyper, epochs=EPOCHS, shuffle=shuffle)
+    result = assert_kernel_equals_reference(config)
+    assert result.status == "completed"
+    assert result.steps == EPOCHS * 506
+
+
+def test_every_optimizer_of_the_registry_is_covered() -> None:
+    assert {name for name, _ in OPTIONS} == set(REGISTRY) == set(kernel.LAYOUT)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_kernel_equals_reference_on_the_course_runs(optimizer: str) -> None:
+    result = assert_kernel_equals_reference(TrainConfig(optimizer=optimizer))
+    assert len(result.loss_history) == 20
+    assert result.loss_history[-1] < result.loss_history[0]
+
+
+def test_kernel_equals_reference_on_custom_standardized_data_and_given_weights() -> None:
+    rng = np.random.default_rng(7)
+    X = rng.normal(3.0, 2.0, (37, 5))
+    y = rng.normal(0.5, 1.0, 37)
+    config = TrainConfig(
+        optimizer="adam",
+        hyper={"bias_correction": True},
+        epochs=4,
+        X=X,
+        y=y,
+        standardize=True,
+        shuffle=True,
+        initial_weights=[0.3, -0.2, 0.1, 0.0, -0.0, 0.5, -0.5, 0.25, 1.0],
+    )
+    assert_kernel_equals_reference(config)
+
+
+def test_kernel_equals_reference_when_shuffled_epochs_come_in_many_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(training, "CHUNK_STEPS", 7)  # 2 epochs of 3 rows per chunk
+    X = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1], [1.0, -1.0, 0.5, 0, 2]])
+    config = TrainConfig(optimizer="momentum", epochs=9, X=X, y=np.array([1.0, 0.5, -0.25]))
+    chunked = assert_kernel_equals_reference(replace_shuffle(config))
+    assert chunked.epochs == 9
+
+
+def replace_shuffle(config: TrainConfig) -> TrainConfig:
+    """The same configuration with shuffled epochs."""
+    return TrainConfig(**{**config.__dict__, "shuffle": True})
+
+
+def test_a_huge_learning_rate_diverges_at_the_first_update_in_both() -> None:
+    result = assert_kernel_equals_reference(TrainConfig(hyper={"learning_rate": 1e3}))
+    assert result.status == "diverged"
+    assert result.diverged_at == {"epoch": 0, "step": 1}
+    assert result.loss_history == []
+    assert result.final_weights != result.initial_weights
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "learning_rate", "epoch"),
+    [("rmsprop", 0.18719974665859884, 7), ("sgd", 3.2150015360105613, 3)],
+)
+def test_a_late_divergence_keeps_the_finite_history_in_both(
+    optimizer: str, learning_rate: float, epoch: int
+) -> None:
+    config = TrainConfig(optimizer=optimizer, hyper={"learning_rate": learning_rate}, shuffle=True)
+    result = assert_kernel_equals_reference(config)
+    assert result.status == "diverged"
+    assert result.diverged_at is not None
+    assert result.diverged_at["epoch"] == epoch == len(result.loss_history)
+
+
+def test_an_overflowing_epoch_mean_of_finite_losses_diverges_in_both() -> None:
+    X = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1]])
+    config = TrainConfig(hyper={"learning_rate": 1e-300}, X=X, y=np.array([1.3e154, 1.3e154]))
+    result = assert_kernel_equals_reference(config)
+    assert result.diverged_at == {"epoch": 0, "step": 2}
+
+
+def test_an_overflowing_forward_node_diverges_before_any_update_in_both() -> None:
+    X = np.array([[20.0, 1.0, 1.0, 1.0, 1.0]])
+    config = TrainConfig(initial_weights=[50.0] + [0.1] * 8, X=X, y=np.array([1.0]))
+    result = assert_kernel_equals_reference(config)
+    assert result.diverged_at == {"epoch": 0, "step": 0}
+    assert result.final_weights == result.initial_weights
+
+
+HYPER = {
+    "learning_rate": st.floats(1e-6, 1e6),
+    "momentum": st.sampled_from([0.0, 0.5, 0.9, 2.0]),
+    "dampening": st.sampled_from([0.0, 0.5, 1.0]),
+    "weight_decay": st.sampled_from([0.0, 1e-3, 0.5, 10.0]),
+    "beta": st.floats(0.0, 0.999),
+    "beta1": st.floats(0.0, 0.999),
+    "beta2": st.floats(0.0, 0.999),
+    "eps": st.sampled_from([1e-300, 1e-10, 1e-8, 1.0]),
+    "bias_correction": st.booleans(),
+    "amsgrad": st.booleans(),
+    "alpha": st.floats(0.0, 0.999),
+    "centered": st.booleans(),
+    "lr_decay": st.sampled_from([0.0, 0.1, 10.0]),
+    "initial_accumulator_value": st.sampled_from([0.0, 0.1, 5.0]),
+}
+
+
+@st.composite
+def configs(draw: st.DrawFn) -> TrainConfig:
+    """A random small run: any optimizer, any of its hyperparameters, any data scale."""
+    optimizer = draw(st.sampled_from(sorted(REGISTRY)))
+    names = [k for k in REGISTRY[optimizer].defaults if k != "nesterov"]
+    hyper: dict[str, float | bool | None] = {
+        k: draw(HYPER[k]) for k in names if draw(st.booleans())
+    }
+    rows = draw(st.integers(1, 6))
+    scale = draw(st.sampled_from([0.1, 1.0, 30.0]))
+    X = np.array(draw(st.lists(st.floats(-1, 1), min_size=5 * rows, max_size=5 * rows)))
+    y = np.array(draw(st.lists(st.floats(-3, 3), min_size=rows, max_size=rows)))
+    return TrainConfig(
+        optimizer=optimizer,
+        hyper=hyper,
+        epochs=draw(st.integers(1, 8)),
+        seed=draw(st.integers(0, 2**32)),
+        shuffle=draw(st.booleans()),
+        X=X.reshape(rows, 5) * scale,
+        y=y * scale,
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(configs())
+def test_kernel_equals_reference_on_random_runs_including_divergent_ones(
+    config: TrainConfig,
+) -> None:
+    assert_kernel_equals_reference(config)
