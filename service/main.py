@@ -10,17 +10,37 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 
-from service import __version__
-from service.api import compute, dataset, grading, health, training
+from service import __version__, logs
+from service.api import (
+    auth,
+    comparison,
+    compute,
+    dataset,
+    grading,
+    graph,
+    health,
+    landing,
+    metrics,
+    openapi,
+    plots,
+    training,
+    version,
+)
+from service.api.access import RequestContext, request_id
+from service.api.auth import ApiKeyAuth
+from service.api.body import BodyGuard
 from service.api.problems import problem
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
 from service.core.selfcheck import self_check
+from service.settings import get_settings, settings_of
+from service.warmup import warm
 
 log = logging.getLogger("service")
 
@@ -66,7 +86,10 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: a bug, reported without internals."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "Internal error", "An unexpected error occurred.", "internal")
+    rid = request_id(request.scope)  # this response bypasses RequestContext: add the id here
+    headers = {"X-Request-ID": rid} if rid else None
+    detail = "An unexpected error occurred."
+    return problem(500, "Internal error", detail, "internal", headers=headers)
 
 
 @asynccontextmanager
@@ -74,9 +97,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the dataset and run the self-check before /ready says 200."""
     load_dataset()
     failures = self_check()
+    if not warm(settings_of(app)).agrees:  # the kernel compiles or loads now, not in a request
+        failures.append("compiled kernel")
     if failures:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures
+    auth.announce(settings_of(app))
     yield
 
 
@@ -95,12 +121,39 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.ready = False
-    for module in (compute, training, grading, dataset, health):
+    for module in (
+        compute,
+        graph,
+        training,
+        grading,
+        comparison,
+        plots,
+        dataset,
+        health,
+        version,
+        metrics,
+        landing,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(BackpropError, on_backprop_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, body checks.
+    app.add_middleware(BodyGuard)
+    app.add_middleware(ApiKeyAuth)
+    if origins := get_settings().cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+        )
+    metrics.instrument(app)
+    app.add_middleware(RequestContext)
+    openapi.install(app)
+    logs.configure()
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -21,6 +22,14 @@ class Settings(BaseSettings):
         50_000_000, description="Most rows x epochs x configurations in one request."
     )
     max_grade_batch: int = Field(1_000, description="Most submissions in one grade batch.")
+    max_concurrent_trainings: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Trainings one process runs at once (default: the CPU count); more get 503.",
+    )
+    numba_cache_dir: str | None = Field(
+        None, description="Folder of numba's compiled-kernel cache (sets NUMBA_CACHE_DIR)."
+    )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         (), description="Comma-separated bearer keys; empty leaves the service open."
     )
@@ -41,3 +50,8 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings; tests override this dependency or clear its cache."""
     return Settings()
+
+
+def settings_of(app: Any) -> Settings:
+    """The settings an app runs with: get_settings, or a test's dependency override of it."""
+    return app.dependency_overrides.get(get_settings, get_settings)()  # type: ignore[no-any-return]

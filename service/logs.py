@@ -1,0 +1,56 @@
+"""Structured logs: one JSON object per line on stderr, carrying the request's id."""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+class JsonLines(logging.Formatter):
+    """ts, level, logger, msg, request_id, then the record's `fields` (pass extra={"fields": …})."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One log record as one line of JSON."""
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure(level: int = logging.INFO) -> None:
+    """Send the service's loggers to stderr as JSON lines (idempotent)."""
+    logger = logging.getLogger("service")
+    logger.setLevel(level)
+    if not any(isinstance(handler.formatter, JsonLines) for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonLines())
+        logger.addHandler(handler)
+
+
+# For uvicorn's own loggers (`uvicorn.run(..., log_config=UVICORN_LOG_CONFIG)`).
+UVICORN_LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonLines}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+        "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
