@@ -19,16 +19,12 @@ from starlette.exceptions import HTTPException
 from service import __version__, logs
 from service.api import (
     auth,
-    comparison,
     compute,
     dataset,
     grading,
-    graph,
     health,
-    landing,
     metrics,
     openapi,
-    plots,
     training,
     version,
 )
@@ -40,7 +36,6 @@ from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
 from service.core.selfcheck import self_check
 from service.settings import get_settings, settings_of
-from service.warmup import warm
 
 log = logging.getLogger("service")
 
@@ -97,8 +92,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the dataset and run the self-check before /ready says 200."""
     load_dataset()
     failures = self_check()
-    if not warm(settings_of(app)).agrees:  # the kernel compiles or loads now, not in a request
-        failures.append("compiled kernel")
     if failures:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures
@@ -121,19 +114,7 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.ready = False
-    for module in (
-        compute,
-        graph,
-        training,
-        grading,
-        comparison,
-        plots,
-        dataset,
-        health,
-        version,
-        metrics,
-        landing,
-    ):
+    for module in (compute, training, grading, dataset, health, version, metrics):
         app.include_router(module.router)
     app.add_exception_handler(BackpropError, on_backprop_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
