@@ -19,12 +19,16 @@ from starlette.exceptions import HTTPException
 from service import __version__, logs
 from service.api import (
     auth,
+    comparison,
     compute,
     dataset,
     grading,
+    graph,
     health,
+    landing,
     metrics,
     openapi,
+    plots,
     training,
     version,
 )
@@ -114,7 +118,19 @@ def create_app() -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.ready = False
-    for module in (compute, training, grading, dataset, health, version, metrics):
+    for module in (
+        compute,
+        graph,
+        training,
+        grading,
+        comparison,
+        plots,
+        dataset,
+        health,
+        version,
+        metrics,
+        landing,
+    ):
         app.include_router(module.router)
     app.add_exception_handler(BackpropError, on_backprop_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

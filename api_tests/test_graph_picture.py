@@ -1,0 +1,116 @@
+"""GET /graph (the structure) and POST /graph (the picture with every value and gradient)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api_tests.conftest import COURSE_W
+from api_tests.images import group, png_size, svg_root, texts
+
+LEAVES = {f"f{i}" for i in range(1, 6)} | {f"w{i}" for i in range(1, 10)} | {"y"}
+OPERATIONS = ["a", "exp", "tanh", "sin", "q", "sigmoid", "y_pred", "loss"]
+POINTS = [
+    {"w": COURSE_W, "row": 0},
+    {"w": [0.5, -1.2, 2.0, 0.3, -0.7, 0.05, -0.4, 1.5, -2.5], "row": 123},
+    {"w": [1.0] * 9, "x": [0.3, -0.2, 1.1, 0.0, -2.0], "y": -0.75},
+]
+
+
+def printed(value: float) -> str:
+    """How the picture prints numbers (documented on POST /graph): 6 significant digits."""
+    return format(value, ".6g")
+
+
+@pytest.fixture(scope="module")
+def structure(client: Any) -> dict[str, Any]:
+    response = client.get("/graph")
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def test_graph_structure_lists_every_leaf_and_operation(structure: dict[str, Any]) -> None:
+    names = [node["name"] for node in structure["nodes"]]
+    assert len(names) == len(set(names)) == 23
+    assert set(names) == LEAVES | set(OPERATIONS)
+    operations = [n["name"] for n in structure["nodes"] if n["kind"] == "operation"]
+    assert operations == OPERATIONS  # forward order
+    weights = [n for n in structure["nodes"] if n["kind"] == "weight"]
+    assert all(n["gradient"].startswith(f"d{n['name']} = ") for n in weights)
+
+
+def test_graph_edges_are_exactly_the_inputs_of_each_operation(structure: dict[str, Any]) -> None:
+    edges = {(e["source"], e["target"]) for e in structure["edges"]}
+    inputs = {(i, n["name"]) for n in structure["nodes"] for i in n["inputs"]}
+    assert edges == inputs
+    by_name = {n["name"]: n for n in structure["nodes"]}
+    assert set(by_name["sigmoid"]["inputs"]) == {"sin", "q", "w8"}
+    assert set(by_name["loss"]["inputs"]) == {"y_pred", "y"}
+    assert by_name["exp"]["formula"] == "exp = e^(a*a + w6)"
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_graph_svg_shows_every_node_with_the_values_and_gradients_backward_returns(
+    client: Any, structure: dict[str, Any], point: dict[str, Any]
+) -> None:
+    response = client.post("/graph", json=point)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    root = svg_root(response.content)
+    assert (root.get("width"), root.get("height")) == ("1152pt", "720pt")  # 16 x 10 inches
+    backward = client.post("/backward", json=point).json()
+    for node in structure["nodes"]:
+        lines = list(texts(group(root, f"node-{node['name']}")))
+        label = (
+            node["formula"] if node["kind"] == "operation" else f"{node['name']} ({node['kind']})"
+        )
+        assert lines[0] == label
+    for name in ("exp", "tanh", "sigmoid", "y_pred", "loss"):
+        node_lines = list(texts(group(root, f"node-{name}")))
+        assert f"value {printed(backward['forward'][name])}" in node_lines
+    assert f"grad {printed(backward['forward']['dy_pred'])}" in texts(group(root, "node-y_pred"))
+    for i in range(1, 10):
+        node_lines = list(texts(group(root, f"node-w{i}")))
+        assert node_lines[1:] == [
+            f"value {printed(point['w'][i - 1])}",
+            f"grad {printed(backward['gradients'][f'dw{i}'])}",
+        ]
+
+
+def test_graph_of_the_course_point_prints_the_course_gradients(client: Any) -> None:
+    root = svg_root(client.post("/graph", json={"w": COURSE_W, "row": 0}).content)
+    everything = set(texts(root))
+    for grad in ("-0.229733", "-0.0214076", "-0.00562541", "-0.633475", "-1.0181"):
+        assert f"grad {grad}" in everything
+    assert "value 0.929805" in everything  # the loss
+    assert "The course's graph at row 0: loss 0.929805" in everything
+
+
+def test_graph_answers_png_of_1600_by_1000_when_asked(client: Any) -> None:
+    response = client.post("/graph", json=POINTS[0], headers={"Accept": "image/png"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert png_size(response.content) == (1600, 1000)
+
+
+@pytest.mark.parametrize(
+    ("point", "fragment"),
+    [
+        ({"w": [0.1] * 8, "row": 0}, "body.w"),
+        ({"w": COURSE_W}, "give either"),
+        ({"w": [30.0] * 9, "x": [30.0] * 5, "y": 0.0}, "overflowed"),
+    ],
+)
+def test_graph_rejects_bad_points_with_a_problem(
+    client: Any, point: dict[str, Any], fragment: str
+) -> None:
+    response = client.post("/graph", json=point)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.text
+
+
+def test_openapi_declares_svg_first_for_the_graph(client: Any) -> None:
+    post = client.get("/openapi.json").json()["paths"]["/graph"]["post"]
+    assert list(post["responses"]["200"]["content"]) == ["image/svg+xml", "image/png"]

@@ -1,0 +1,1 @@
+"""Pictures of the service's results, drawn with matplotlib (no display, no pyplot)."""

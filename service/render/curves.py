@@ -1,0 +1,42 @@
+"""Loss against epoch, one labelled line per training run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+WIDTH, HEIGHT, DPI = 8.0, 5.0, 100  # 800 x 500 pixels
+# Drawn values are kept within these bounds: matplotlib's axis margins overflow float64 beyond
+# them, and a log axis cannot show 0. A diverging run's huge losses sit on the ceiling.
+FLOOR, CEILING = 1e-200, 1e200
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's loss history and its legend label."""
+
+    label: str
+    losses: Sequence[float]
+
+
+def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:
+    """Mean loss of each epoch against the epoch; line i has gid "curve-i" in SVG."""
+    fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    for i, curve in enumerate(curves):
+        epochs = range(1, len(curve.losses) + 1)
+        shown = np.clip(curve.losses, FLOOR if log else 0.0, CEILING)
+        ax.plot(epochs, shown, marker="o", markersize=3, label=curve.label, gid=f"curve-{i}")
+    ax.set_title(title)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean loss over the epoch (log scale)" if log else "mean loss over the epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(title="optimizer")
+    return fig
