@@ -86,7 +86,10 @@ EXAMPLES = {
 
 @router.post("/grade", summary="Grade one submission of forward, backward, gradcheck or train")
 async def grade(
-    body: Annotated[GradeRequest, Body(openapi_examples=EXAMPLES)],
+    body: Annotated[
+        GradeRequest,
+        Body(examples=[EXAMPLES["forward"]["value"]], openapi_examples=EXAMPLES),
+    ],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> GradeResponse:
     """Recompute the case, compare each submitted item with the policy, and say why it is wrong.

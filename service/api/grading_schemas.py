@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from service.api.schemas import Float, GradCheckRequest, Point, Schema, Weights
 from service.api.training_schemas import TrainRequest
@@ -277,6 +277,23 @@ GradeResponse = NativeGrade | GradescopeResults | PrairieLearnResults
 
 class GradeBatchRequest(Schema):
     """Many grade requests, graded independently and in order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "task": "forward",
+                            "case": {"w": [0.1] * 9, "row": 0},
+                            "submission": {"dy_pred": -1.9285278284819143},
+                        },
+                        {"task": "forward", "case": {"w": [0.1] * 8, "row": 0}, "submission": {}},
+                    ]
+                }
+            ]
+        }
+    )
 
     items: list[Any] = Field(
         min_length=1,
