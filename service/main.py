@@ -40,6 +40,7 @@ from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
 from service.core.selfcheck import self_check
 from service.settings import get_settings, settings_of
+from service.warmup import warm
 
 log = logging.getLogger("service")
 
@@ -96,6 +97,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the dataset and run the self-check before /ready says 200."""
     load_dataset()
     failures = self_check()
+    if not warm(settings_of(app)).agrees:  # the kernel compiles or loads now, not in a request
+        failures.append("compiled kernel")
     if failures:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures

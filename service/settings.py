@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -21,6 +22,14 @@ class Settings(BaseSettings):
         50_000_000, description="Most rows x epochs x configurations in one request."
     )
     max_grade_batch: int = Field(1_000, description="Most submissions in one grade batch.")
+    max_concurrent_trainings: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Trainings one process runs at once (default: the CPU count); more get 503.",
+    )
+    numba_cache_dir: str | None = Field(
+        None, description="Folder of numba's compiled-kernel cache (sets NUMBA_CACHE_DIR)."
+    )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         (), description="Comma-separated bearer keys; empty leaves the service open."
     )

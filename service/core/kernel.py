@@ -287,15 +287,26 @@ SIGNATURE = types.boolean(
 )
 
 
-@cache
-def compiled() -> Any:
-    """train_epochs compiled for SIGNATURE only: from the on-disk cache when it can, else in memory.
+def jit(fn: Any, signature: Any) -> Any:
+    """fn compiled for `signature` only, cached on disk when a folder is writable, else in memory.
 
     numba picks the cache folder when the dispatcher is made (NUMBA_CACHE_DIR, else the
-    package's __pycache__, else the user's cache); with none writable it refuses to cache,
-    so a read-only install compiles in memory instead.
+    module's __pycache__, else the user's cache) and refuses to cache when none is writable:
+    then a read-only install compiles in memory instead.
     """
     try:
-        return njit(SIGNATURE, cache=True, nogil=True)(train_epochs)
+        return njit(signature, cache=True, nogil=True)(fn)
     except RuntimeError:  # "cannot cache function ...: no locator available"
-        return njit(SIGNATURE, nogil=True)(train_epochs)
+        return njit(signature, nogil=True)(fn)
+
+
+@cache
+def compiled() -> Any:
+    """train_epochs, compiled (or loaded from the cache) on first use; start-up makes that use."""
+    return jit(train_epochs, SIGNATURE)
+
+
+def cache_dir() -> str | None:
+    """The folder the compiled kernel is cached in; None when it lives in memory only."""
+    path = compiled()._cache.cache_path
+    return None if path is None else str(path)

@@ -1,0 +1,58 @@
+"""Compile the training kernel, or load it from numba's on-disk cache: `python -m service.warmup`.
+
+The app's start-up calls `warm` before /ready says 200, so no request pays compilation; the
+Docker image runs this module at build time so that start-up only loads the cache. The folder
+is BACKPROP_NUMBA_CACHE_DIR (exported as NUMBA_CACHE_DIR); unset, numba's default (the
+package's __pycache__, else the user's cache). Nothing writable: the kernel compiles in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numba.core.config
+
+from service.core import kernel
+from service.core.training import TrainConfig, run
+from service.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """How the kernel became ready."""
+
+    seconds: float
+    cache_dir: str | None
+    agrees: bool
+
+
+def use_cache_dir(path: str | None) -> None:
+    """Point numba at `path` (when given) before the kernel's dispatcher picks its folder."""
+    if path:
+        os.environ["NUMBA_CACHE_DIR"] = path
+        numba.core.config.reload_config()  # type: ignore[no-untyped-call]
+
+
+def warm(settings: Settings) -> Warmup:
+    """Make the kernel ready and check one short run against the readable reference."""
+    start = time.perf_counter()
+    use_cache_dir(settings.numba_cache_dir)
+    probe = TrainConfig(optimizer="adam", hyper={"bias_correction": True}, epochs=1, shuffle=True)
+    compiled, _ = run(probe)
+    seconds = time.perf_counter() - start
+    reference, _ = run(probe, reference=True)
+    return Warmup(seconds, kernel.cache_dir(), compiled == reference)
+
+
+def main() -> None:
+    """Warm the cache and print what happened; exit 1 if the kernel disagrees with the reference."""
+    result = warm(get_settings())
+    print(asdict(result))
+    sys.exit(0 if result.agrees else 1)
+
+
+if __name__ == "__main__":
+    main()
