@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from anyio import to_thread
@@ -74,12 +73,10 @@ async def grade_train(body: TrainGrade, settings: Settings, policy: Policy, memo
     return graders.grade_train(result, *args, variants=variants)
 
 
-async def grade_request(body: Request, settings: Settings, memo: Memo) -> Grade:
-    """The core's grade of one validated request."""
+def grade_static(body: Request) -> Grade:
+    """The core's grade of a forward, backward or gradcheck request (CPU work, for a thread)."""
     policy = to_policy(body.task, body.policy)
     options = (policy, body.points, body.reveal_expected)
-    if isinstance(body, TrainGrade):
-        return await grade_train(body, settings, policy, memo)
     x, y = resolve_point(body.case)
     if isinstance(body, GradcheckGrade):
         s, case = body.submission, body.case
@@ -90,6 +87,13 @@ async def grade_request(body: Request, settings: Settings, memo: Memo) -> Grade:
         return graders.grade_gradcheck(x, y, case.w, case.eps, given, submitted, *options)
     grader = graders.grade_forward if body.task == "forward" else graders.grade_backward
     return grader(x, y, body.case.w, body.submission.model_dump(), *options)
+
+
+async def grade_request(body: Request, settings: Settings, memo: Memo) -> Grade:
+    """The core's grade of one validated request, computed off the event loop."""
+    if isinstance(body, TrainGrade):
+        return await grade_train(body, settings, to_policy(body.task, body.policy), memo)
+    return await to_thread.run_sync(grade_static, body)
 
 
 def _summary(grade: Grade) -> str:
@@ -161,7 +165,7 @@ def render(fmt: str, grade: Grade) -> GradeResponse:
                 "rtol": policy.rtol,
                 "atol": policy.atol,
             },
-            "items": [asdict(item) for item in grade.items],
+            "items": [vars(item) for item in grade.items],
             **provenance(),
         }
     )

@@ -58,10 +58,7 @@ def grade_forward(
     cache = forward(x, y, w)
     expected = select("forward", cache.values(), submitted, points)
     variants = diagnosis.forward_variants(cache, submitted)
-    return grade(
-        "forward", expected, submitted, policy=policy, points=points, variants=variants,
-        reveal=reveal,
-    )  # fmt: skip
+    return grade("forward", expected, submitted, policy, points, variants, reveal)
 
 
 def grade_backward(
@@ -78,10 +75,7 @@ def grade_backward(
     gradients = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
     expected = select("backward", gradients, submitted, points)
     variants = diagnosis.backward_variants(cache, submitted)
-    return grade(
-        "backward", expected, submitted, policy=policy, points=points, variants=variants,
-        reveal=reveal,
-    )  # fmt: skip
+    return grade("backward", expected, submitted, policy, points, variants, reveal)
 
 
 def grade_gradcheck(
@@ -100,10 +94,7 @@ def grade_gradcheck(
     everything = {"difference": check.difference, **diagnosis.numerical_items(check.numerical)}
     expected = select("gradcheck", everything, submitted, points)
     variants = diagnosis.gradcheck_variants(x, y, w, eps, check.analytic, check.numerical)
-    return grade(
-        "gradcheck", expected, submitted, policy=policy, points=points, variants=variants,
-        reveal=reveal,
-    )  # fmt: skip
+    return grade("gradcheck", expected, submitted, policy, points, variants, reveal)
 
 
 def grade_train(
@@ -120,7 +111,4 @@ def grade_train(
         "final_weights": result.final_weights,
     }
     expected = select("train", everything, submitted, points)
-    return grade(
-        "train", expected, submitted, policy=policy, points=points, variants=variants,
-        reveal=reveal,
-    )  # fmt: skip
+    return grade("train", expected, submitted, policy, points, variants, reveal)

@@ -219,7 +219,6 @@ def grade(
     task: str,
     expected: Mapping[str, Value],
     submitted: Mapping[str, Value | None],
-    *,
     policy: Policy | None = None,
     points: Mapping[str, float] | None = None,
     variants: Sequence[Variant] = (),
