@@ -83,5 +83,7 @@ async def plot_comparison(
         Curve(_legend(label, result), result.loss_history)
         for label, result in zip(runs.labels, runs.results, strict=True)
     ]
-    title = f"Same start, same row order: {body.epochs} epochs, seed {body.seed}"
+    title = (
+        f"Loss per epoch from the same start and row order ({body.epochs} epochs, seed {body.seed})"
+    )
     return await image(media_type, partial(loss_figure, curves, title=title, log=log))
