@@ -36,3 +36,20 @@ def client() -> Iterator[Any]:
 def in_process() -> bool:
     """Whether the suite runs against the in-process app (so app internals may be touched)."""
     return not BASE_URL
+
+
+@pytest.fixture
+def override(in_process: bool) -> Iterator[Any]:
+    """`override(max_epochs=5, ...)`: the in-process app runs with these settings in this test."""
+    if not in_process:
+        pytest.skip("changes the in-process app's settings")
+    from service.main import app
+    from service.settings import Settings, get_settings
+
+    def apply(**fields: Any) -> Settings:
+        settings = Settings(**fields)
+        app.dependency_overrides[get_settings] = lambda: settings
+        return settings
+
+    yield apply
+    app.dependency_overrides.pop(get_settings, None)

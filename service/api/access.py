@@ -63,6 +63,7 @@ class RequestContext:
         finally:
             if settings_of(scope["app"]).access_log and log.isEnabledFor(logging.INFO):
                 fields = {
+                    "request_id": rid,
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,

@@ -85,4 +85,5 @@ class ApiKeyAuth:
         else:
             detail = "The bearer key is not valid."
             challenge = 'Bearer realm="backprop-service", error="invalid_token"'
-        await send_problem(send, 401, detail, "unauthorized", {"WWW-Authenticate": challenge})
+        headers = {"WWW-Authenticate": challenge}
+        await send_problem(send, 401, "Unauthorized", detail, "unauthorized", headers)

@@ -105,7 +105,9 @@ class BodyGuard:
         if length == 0:
             return await self.app(scope, receive, send)
         if length == -1:
-            return await send_problem(send, 400, "Content-Length is not a number.", "bad-request")
+            return await send_problem(
+                send, 400, "Bad request", "Content-Length is not a number.", "bad-request"
+            )
         if length is not None and length > limit:
             return await _too_large(send, limit)
         if length is not None and not _is_json(content_type):
@@ -123,7 +125,7 @@ class BodyGuard:
                 loads(body)
             except MalformedJson as exc:
                 detail = f"The body is not valid JSON: {exc}."
-                return await send_problem(send, 400, detail, "malformed-json")
+                return await send_problem(send, 400, "Malformed JSON", detail, "malformed-json")
         await self.app(scope, _replay(body, receive), send)
 
 
@@ -161,9 +163,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _too_large(send: Send, limit: int) -> None:
     detail = f"The request body is larger than {limit} bytes (BACKPROP_MAX_BODY_BYTES)."
-    await send_problem(send, 413, detail, "body-too-large", {"Connection": "close"})
+    await send_problem(
+        send, 413, "Request body too large", detail, "body-too-large", {"Connection": "close"}
+    )
 
 
 async def _not_json(send: Send) -> None:
     detail = "Send the body as JSON, with 'Content-Type: application/json'."
-    await send_problem(send, 415, detail, "unsupported-media-type", {"Connection": "close"})
+    title = "Unsupported media type"
+    await send_problem(send, 415, title, detail, "unsupported-media-type", {"Connection": "close"})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -66,10 +65,15 @@ def problem(
 
 
 async def send_problem(
-    send: Send, status: int, detail: str, slug: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Answer with a problem straight from ASGI middleware (outside the exception handlers)."""
-    body = orjson.dumps(problem_body(status, HTTPStatus(status).phrase, detail, slug))
+    body = orjson.dumps(problem_body(status, title, detail, slug))
     raw = [
         (b"content-type", PROBLEM.encode()),
         (b"content-length", str(len(body)).encode()),
