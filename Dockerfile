@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+# backprop-service: one uvicorn process per container (scale with replicas, see docker-compose.yml).
+
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install .
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    NUMBA_CACHE_DIR=/var/cache/backprop/numba \
+    BACKPROP_NUMBA_CACHE_DIR=/var/cache/backprop/numba \
+    MPLCONFIGDIR=/var/cache/backprop/matplotlib
+COPY --from=build /opt/venv /opt/venv
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app \
+    && install -d -o app -g app -m 0755 /var/cache/backprop \
+        /var/cache/backprop/numba /var/cache/backprop/matplotlib
+USER app
+WORKDIR /tmp
+# Compile the training kernel into numba's cache now, as the user that will run it: the folder
+# stays writable for it (numba ignores a cache folder it cannot write and compiles at every
+# start, ~15 s) and start-up only loads it (~1 s). numba keys the cache by CPU: on a host of
+# another CPU model the first start compiles once more. Importing the app also builds
+# matplotlib's font cache (else rebuilt in a temporary folder at every start).
+RUN python -m service.warmup && python -c "import service.main"
+
+EXPOSE 8000
+# No curl in slim images: ask /ready with the standard library.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status == 200 else 1)"]
+# uvloop + httptools, uvicorn's access log off (the app logs JSON lines itself), and 30 s for
+# in-flight requests to finish after SIGTERM (compose's stop_grace_period is longer).
+CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", \
+     "--loop", "uvloop", "--http", "httptools", "--no-access-log", \
+     "--timeout-graceful-shutdown", "30", "--proxy-headers", "--forwarded-allow-ips", "*"]

@@ -1,0 +1,192 @@
+"""docker-compose.yml's topology with real processes on loopback: 2 uvicorn replicas + nginx.
+
+Run from anywhere: ``python scripts/topology.py``. Needs Debian's nginx and wrk (see .ci/run);
+installs nothing. Renders deploy/nginx/backprop.conf.template for loopback ports, runs nginx in the
+foreground with a temporary prefix (as root its workers run as nobody; as any other user it runs as
+that user), waits for /ready through nginx, runs api_tests through nginx, then runs mixed load
+through nginx and SIGKILLs one replica in the middle of it: every request must still succeed
+(the load runs even when api_tests failed; the exit code then reports both).
+Stops everything on exit (also on Ctrl-C or SIGTERM) and exits non-zero on any failure.
+Ports: BACKPROP_TOPOLOGY_PORT (nginx, default 18300) and the next two for the replicas.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import (  # noqa: E402
+    HOST,
+    ROOT,
+    describe,
+    request_mix,
+    socket_errors,
+    start_server,
+    start_wrk,
+    stop,
+    wait_ready,
+    write_mix,
+    wrk_result,
+)
+
+TEMPLATE = ROOT / "deploy" / "nginx" / "backprop.conf.template"
+LOAD_SECONDS = 20
+KILL_AFTER = 7
+DEADLINE_SECONDS = 170
+
+MAIN_CONF = """\
+{user}worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    log_format upstreams '$status|$upstream_addr|$upstream_status|$request_time';
+    access_log {prefix}/access.log upstreams;
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/backprop.conf;
+}}
+"""
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (in /usr/sbin, which a non-root PATH may lack)."""
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if found is None:
+        raise SystemExit("FAIL: nginx is not installed (apt-get install nginx)")
+    return found
+
+
+def render(prefix: Path, port: int, backends: list[int]) -> Path:
+    """Write nginx.conf and the repository's snippet, filled in for loopback, into prefix."""
+    snippet = TEMPLATE.read_text()
+    values = {
+        "LISTEN_PORT": f"{HOST}:{port}",
+        "BACKEND_1": f"{HOST}:{backends[0]}",
+        "BACKEND_2": f"{HOST}:{backends[1]}",
+    }
+    for name, value in values.items():
+        snippet = snippet.replace("${" + name + "}", value)
+    (prefix / "backprop.conf").write_text(snippet)
+    user = ""
+    if os.geteuid() == 0:  # workers drop to nobody; they must reach the temp dirs in prefix
+        nobody = pwd.getpwnam("nobody")
+        user = f"user nobody {grp.getgrgid(nobody.pw_gid).gr_name};\n"
+        prefix.chmod(0o755)
+    conf = prefix / "nginx.conf"
+    conf.write_text(MAIN_CONF.format(user=user, prefix=prefix))
+    return conf
+
+
+def upstream_report(access_log: Path, killed: str) -> tuple[Counter[str], int]:
+    """Requests per upstream address list, and how many were retried after hitting `killed`."""
+    tried: Counter[str] = Counter()
+    rerouted = 0
+    for line in access_log.read_text().splitlines():
+        addresses = line.split("|")[1]
+        tried[addresses] += 1
+        rerouted += killed in addresses and "," in addresses
+    return tried, rerouted
+
+
+def main() -> int:
+    """Bring the topology up, test it, break it, take it down."""
+    port = int(os.environ.get("BACKPROP_TOPOLOGY_PORT", "18300"))
+    backends = [port + 1, port + 2]
+    base = f"http://{HOST}:{port}"
+    prefix = Path(tempfile.mkdtemp(prefix="backprop-topology-"))
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(f"FAIL: stopped by signal {signum} or the {DEADLINE_SECONDS} s deadline")
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(signum, on_signal)
+    signal.alarm(DEADLINE_SECONDS)
+    ok = False
+    try:
+        conf = render(prefix, port, backends)
+        nginx = [
+            nginx_binary(),
+            "-p",
+            str(prefix),
+            "-c",
+            str(conf),
+            "-e",
+            str(prefix / "error.log"),
+        ]
+        subprocess.run([*nginx, "-t", "-q"], check=True)
+        replicas = [start_server(p, prefix / f"replica-{p}.log") for p in backends]
+        processes += replicas
+        processes.append(subprocess.Popen([*nginx, "-g", "daemon off;"]))
+        for backend, proc in zip(backends, replicas, strict=True):
+            wait_ready(f"http://{HOST}:{backend}", proc)
+        wait_ready(base, timeout=10)
+        print(f"nginx {base} -> replicas on ports {backends[0]} and {backends[1]}: ready")
+
+        print(f"== api_tests through nginx (API_BASE_URL={base})", flush=True)
+        tests = subprocess.run(
+            [sys.executable, "-m", "pytest", "api_tests", "-q", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            env={**os.environ, "API_BASE_URL": base},
+        )
+        if tests.returncode != 0:
+            print(f"FAIL: api_tests through nginx exited with {tests.returncode}")
+
+        print(
+            f"== {LOAD_SECONDS} s of mixed load through nginx; SIGKILL a replica at {KILL_AFTER} s"
+        )
+        (prefix / "access.log").write_text("")  # nginx appends (O_APPEND): truncating is enough
+        mix = request_mix(base)
+        wrk = start_wrk(base, write_mix(mix, prefix), LOAD_SECONDS, connections=32)
+        time.sleep(KILL_AFTER)
+        replicas[1].kill()
+        print(f"killed the replica on port {backends[1]} (SIGKILL) at {KILL_AFTER} s", flush=True)
+        result = wrk_result(wrk, timeout=LOAD_SECONDS + 70)
+        failed = sum(n for status, n in result["statuses"].items() if not 200 <= status < 300)
+        print(describe(result))
+        time.sleep(0.5)  # let nginx flush its access log
+        tried, rerouted = upstream_report(prefix / "access.log", f"{HOST}:{backends[1]}")
+        print("requests per upstream(s) tried, from nginx's access log:")
+        for upstreams, n in tried.most_common():
+            print(f"  {n:7d}  {upstreams}")
+        print(f"requests nginx retried on the other replica after the kill: {rerouted}")
+        survivor = f"{HOST}:{backends[0]}"
+        ok = failed == 0 and socket_errors(result) == 0 and result["requests"] > 0
+        ok = ok and tried[survivor] > 0 and replicas[0].poll() is None
+        print(
+            f"{'PASS' if ok else 'FAIL'}: replica killed mid-load: {result['requests']} requests, "
+            f"{failed} non-2xx, {socket_errors(result)} socket errors"
+        )
+        ok = ok and tests.returncode == 0
+        return 0 if ok else 1
+    finally:
+        signal.alarm(0)
+        for proc in reversed(processes):
+            stop(proc, signal.SIGTERM, timeout=35)
+        if ok:
+            shutil.rmtree(prefix, ignore_errors=True)
+        else:
+            print(f"logs kept in {prefix}")
+            for log in sorted(prefix.glob("*.log")):
+                print(f"--- {log.name} (last lines)")
+                print("\n".join(log.read_text(errors="replace").splitlines()[-15:]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
