@@ -25,7 +25,10 @@ class Settings(BaseSettings):
     max_concurrent_trainings: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,
-        description="Trainings one process runs at once (default: the CPU count); more get 503.",
+        description="Trainings one process runs at once (default: the CPU count).",
+    )
+    max_queued_trainings: int = Field(
+        16, ge=0, description="Trainings that may wait for a turn; beyond, requests get 503."
     )
     numba_cache_dir: str | None = Field(
         None, description="Folder of numba's compiled-kernel cache (sets NUMBA_CACHE_DIR)."

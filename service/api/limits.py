@@ -23,3 +23,16 @@ def check_training(settings: Settings, rows: int, epochs: int, configs: int = 1)
             f"this request asks for {steps} training steps (rows x epochs x configurations); "
             f"the limit is {settings.max_total_steps} (BACKPROP_MAX_TOTAL_STEPS)"
         )
+
+
+def check_batch(settings: Settings, runs: list[tuple[int, int]]) -> None:
+    """check_training for each (rows, epochs) run, then for the steps of the whole batch."""
+    for rows, epochs in runs:
+        check_training(settings, rows, epochs)
+    steps = sum(rows * epochs for rows, epochs in runs)
+    if steps > settings.max_total_steps:
+        raise LimitExceeded(
+            f"this batch asks for {steps} training steps (rows x epochs, summed over its "
+            f"{len(runs)} configurations); the limit is {settings.max_total_steps} "
+            "(BACKPROP_MAX_TOTAL_STEPS)"
+        )

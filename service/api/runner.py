@@ -1,17 +1,87 @@
-"""Where training runs: off the event loop, so other requests keep answering."""
+"""Where training runs: in worker threads, off the event loop, a bounded number at a time.
+
+The kernel releases the GIL, so trainings in different threads use different cores while the
+event loop keeps answering. At most BACKPROP_MAX_CONCURRENT_TRAININGS run at once (default: the
+CPU count) and at most BACKPROP_MAX_QUEUED_TRAININGS wait for a turn; beyond that a request is
+refused at once with 503 and Retry-After rather than queued without end.
+"""
 
 from __future__ import annotations
 
+from functools import cache
+from itertools import count
 from typing import Any
 
-from anyio import to_thread
+from anyio import CapacityLimiter, create_task_group, to_thread
 
 from service.api.metrics import record_training
+from service.core.errors import InvalidInput, Overloaded
+from service.core.registry import resolve
 from service.core.training import TrainConfig, TrainResult, run
+from service.settings import get_settings
+
+RETRY_AFTER_SECONDS = 1
+Outcome = tuple[TrainResult, dict[str, Any]]
+
+
+@cache
+def limiter() -> CapacityLimiter:
+    """The process's training slots."""
+    return CapacityLimiter(get_settings().max_concurrent_trainings)
+
+
+def admit() -> None:
+    """Raise Overloaded when every slot is busy and the waiting line is full."""
+    slots = limiter()
+    stats = slots.statistics()
+    if stats.borrowed_tokens >= slots.total_tokens and (
+        stats.tasks_waiting >= get_settings().max_queued_trainings
+    ):
+        raise Overloaded(
+            f"{stats.borrowed_tokens} trainings are running and {stats.tasks_waiting} waiting; "
+            f"retry in {RETRY_AFTER_SECONDS} s",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+
+async def _train(config: TrainConfig) -> Outcome:
+    result, optimizer = await to_thread.run_sync(run, config, limiter=limiter())
+    record_training(config.optimizer, result.status, result.steps)
+    return result, optimizer
 
 
 async def execute(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
     """Train one configuration in a worker thread; returns the result and the optimizer block."""
-    result, optimizer = await to_thread.run_sync(run, config)
-    record_training(config.optimizer, result.status, result.steps)
-    return result, optimizer
+    admit()
+    return await _train(config)
+
+
+async def execute_many(configs: list[TrainConfig]) -> list[Outcome]:
+    """Train several configurations in parallel, on as many slots as there are (results in order).
+
+    Every configuration is checked before any starts; a batch takes one place in the waiting line
+    per worker, never one per configuration.
+    """
+    for i, config in enumerate(configs):
+        _check(i, config)
+    admit()
+    outcomes: list[Outcome | None] = [None] * len(configs)
+    todo = count()
+
+    async def worker() -> None:
+        while (i := next(todo)) < len(configs):
+            outcomes[i] = await _train(configs[i])
+
+    async with create_task_group() as group:
+        for _ in range(min(len(configs), int(limiter().total_tokens))):
+            group.start_soon(worker)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _check(index: int, config: TrainConfig) -> None:
+    """Resolve a batch member's hyperparameters, naming the member when they are wrong."""
+    try:
+        resolve(config.optimizer, config.hyper)
+    except InvalidInput as exc:
+        errors = [{**e, "loc": ["body", "configs", index, *e["loc"][1:]]} for e in exc.errors or []]
+        raise InvalidInput(f"configs[{index}]: {exc.detail}", errors=errors or None) from exc

@@ -8,9 +8,14 @@ from typing import Annotated
 import numpy as np
 from fastapi import APIRouter, Depends
 
-from service.api.limits import check_training
-from service.api.runner import execute
-from service.api.training_schemas import TrainRequest, TrainResponse
+from service.api.limits import check_batch, check_training
+from service.api.runner import execute, execute_many
+from service.api.training_schemas import (
+    TrainBatchRequest,
+    TrainBatchResponse,
+    TrainRequest,
+    TrainResponse,
+)
 from service.core.training import TrainConfig
 from service.settings import Settings, get_settings
 
@@ -62,3 +67,18 @@ async def train(
     check_training(settings, body.rows, body.epochs)
     result, optimizer = await execute(to_config(body))
     return TrainResponse.model_validate({**asdict(result), "optimizer": optimizer})
+
+
+@router.post("/train/batch", summary="Train several configurations in parallel")
+async def train_batch(
+    body: TrainBatchRequest, settings: Annotated[Settings, Depends(get_settings)]
+) -> TrainBatchResponse:
+    """Train each configuration as /train would, in parallel on the CPU cores; results in order.
+
+    The example runs the course's sgd, momentum and adam. Limits: each configuration's rows and
+    epochs, and rows x epochs summed over the batch.
+    """
+    check_batch(settings, [(c.rows, c.epochs) for c in body.configs])
+    outcomes = await execute_many([to_config(c) for c in body.configs])
+    results = [{**asdict(result), "optimizer": optimizer} for result, optimizer in outcomes]
+    return TrainBatchResponse.model_validate({"results": results})

@@ -126,3 +126,28 @@ class TrainResponse(Schema):
     status: Literal["completed", "diverged"] = Field(description="completed or diverged.")
     diverged_at: DivergedAt | None = Field(description="Where it diverged, if it did.")
     optimizer: OptimizerInfo = Field(description="The resolved optimizer.")
+
+
+MAX_BATCH = 64
+
+
+class TrainBatchRequest(Schema):
+    """Several training configurations, trained in parallel across the CPU cores."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"configs": [{"optimizer": o} for o in ("sgd", "momentum", "adam")]}]
+        },
+    )
+
+    configs: list[TrainRequest] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} /train request bodies; each is trained as /train would.",
+    )
+
+
+class TrainBatchResponse(Schema):
+    """The outcome of each configuration, in request order."""
+
+    results: list[TrainResponse] = Field(description="What /train returns, per configuration.")

@@ -1,0 +1,113 @@
+"""Trainings run in threads, a bounded number at a time, while the event loop keeps answering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from service.api import runner
+from service.core.errors import Overloaded
+from service.core.training import TrainConfig
+from service.main import create_app
+from service.settings import get_settings
+
+LONG = {"optimizer": "adam", "epochs": 3000}  # 1.5 M steps: a few hundred ms
+
+
+@pytest.fixture
+def slots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """One training slot and no waiting line, for this test only."""
+    monkeypatch.setenv("BACKPROP_MAX_CONCURRENT_TRAININGS", "1")
+    monkeypatch.setenv("BACKPROP_MAX_QUEUED_TRAININGS", "0")
+    get_settings.cache_clear()
+    runner.limiter.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    runner.limiter.cache_clear()
+
+
+async def until(condition: Any) -> None:
+    """Yield to the event loop until `condition()` holds."""
+    with anyio.fail_after(30):
+        while not condition():
+            await anyio.sleep(0.001)
+
+
+def test_health_answers_while_a_long_training_runs() -> None:
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            training: dict[str, httpx.Response] = {}
+
+            async def train() -> None:
+                training["response"] = await client.post("/train", json=LONG)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(train)
+                await until(lambda: runner.limiter().borrowed_tokens == 1)
+                health = await client.get("/health")
+                assert health.status_code == 200
+                assert "response" not in training  # answered while the training still ran
+            assert training["response"].status_code == 200
+
+    anyio.run(scenario)
+
+
+@pytest.mark.usefixtures("slots")
+def test_a_training_beyond_the_slots_and_the_line_gets_503_with_retry_after() -> None:
+    async def scenario() -> None:
+        transport = httpx.ASGITransport(app=create_app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            first: dict[str, httpx.Response] = {}
+
+            async def train() -> None:
+                first["response"] = await client.post("/train", json=LONG)
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(train)
+                await until(lambda: runner.limiter().borrowed_tokens == 1)
+                refused = await client.post("/train/batch", json={"configs": [{}]})
+            assert first["response"].status_code == 200
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "1"
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            assert refused.json()["type"] == "/problems/overloaded"
+            assert (await client.post("/train", json={"epochs": 1})).status_code == 200
+
+    anyio.run(scenario)
+
+
+def test_a_batch_runs_on_every_slot_at_once() -> None:
+    seen: list[float] = []
+
+    async def scenario() -> None:
+        configs = [TrainConfig(optimizer="adam", epochs=1500) for _ in range(4)]
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                while True:
+                    seen.append(runner.limiter().borrowed_tokens)
+                    await anyio.sleep(0.001)
+
+            group.start_soon(watch)
+            outcomes = await runner.execute_many(configs)
+            group.cancel_scope.cancel()
+        assert len({tuple(result.final_weights) for result, _ in outcomes}) == 1
+
+    anyio.run(scenario)
+    assert max(seen) == runner.limiter().total_tokens == get_settings().max_concurrent_trainings
+
+
+@pytest.mark.usefixtures("slots")
+def test_execute_refuses_with_overloaded_rather_than_queueing_without_end() -> None:
+    async def scenario() -> None:
+        async with runner.limiter():
+            with pytest.raises(Overloaded):
+                await runner.execute(TrainConfig(epochs=1))
+
+    anyio.run(scenario)
