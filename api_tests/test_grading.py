@@ -17,6 +17,8 @@ from api_tests.test_forward import COURSE_FORWARD, ROW0
 W = [0.3, -0.2, 0.5, 0.4, -0.6, 0.1, 0.2, -0.3, 0.7]
 POINT = {"w": W, **ROW0}
 X, Y = ROW0["x"], ROW0["y"]
+TANH_SIDE = ["dw1", "dw2", "dw6", "dw7"]
+SIGMOID_SIDE = ["dw3", "dw4", "dw5", "dw8"]
 GOOD = {"task": "forward", "case": {"w": COURSE_W, "row": 0}, "submission": COURSE_FORWARD}
 
 
@@ -72,20 +74,35 @@ def test_missing_items_score_zero_and_points_weigh_items(client: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("mistake", "items", "phrase"),
+    ("task", "mistake", "items", "phrase"),
     [
-        ("dy_pred_sign_flipped", ["dy_pred"], "sign flipped"),
-        ("loss_not_squared", ["loss"], "loss not squared"),
-        ("w7_left_out", ["tanh", "y_pred", "loss", "dy_pred"], "w7 left out"),
-        ("w6_left_out", ["exp", "tanh", "y_pred", "loss", "dy_pred"], "w6 left out"),
-        ("w9_on_tanh", ["y_pred", "loss", "dy_pred"], "w9 applied to tanh"),
+        ("forward", "dy_pred_sign_flipped", ["dy_pred"], "sign flipped"),
+        ("forward", "loss_not_squared", ["loss"], "loss not squared"),
+        ("forward", "w7_left_out", ["tanh", "y_pred", "loss", "dy_pred"], "w7 left out"),
+        ("forward", "w6_left_out", ["exp", "tanh", "y_pred", "loss", "dy_pred"], "w6 left out"),
+        ("forward", "w9_on_tanh", ["y_pred", "loss", "dy_pred"], "w9 applied to tanh"),
+        ("backward", "dw3_sin_for_cos", ["dw3"], "cos(w3*f3)*f3 belongs"),
+        ("backward", "dw3_missing_f3", ["dw3"], "without the factor f3"),
+        ("backward", "square_missing_2", ["dw1", "dw2"], "factor 2 is missing"),
+        ("backward", "tanh_derivative_one_minus_tanh", TANH_SIDE, "1 - tanh,"),
+        (
+            "backward",
+            "tanh_derivative_like_sigmoid",
+            ["dw1", "dw2", "dw6", "dw7"],
+            "tanh*(1 - tanh)",
+        ),
+        ("backward", "sigmoid_derivative_sigmoid", SIGMOID_SIDE, "sigmoid alone"),
+        ("backward", "w9_missing", SIGMOID_SIDE, "without w9"),
+        ("backward", "sign_flipped", [f"dw{i}" for i in range(1, 10)], "sign flipped"),
+        ("backward", "f4_f5_swapped", ["dw4", "dw5"], "f4 and f5 swapped"),
     ],
 )
-def test_forward_mistakes_are_diagnosed(
-    client: Any, mistake: str, items: list[str], phrase: str
+def test_forward_and_backward_mistakes_are_diagnosed(
+    client: Any, task: str, mistake: str, items: list[str], phrase: str
 ) -> None:
-    submission = students.forward(X, Y, W, mistake)
-    result = grade(client, {"task": "forward", "case": POINT, "submission": submission})
+    student = students.forward if task == "forward" else students.backward
+    submission = student(X, Y, W, mistake)
+    result = grade(client, {"task": task, "case": POINT, "submission": submission})
     wrong = [i for i in result["items"] if not i["passed"]]
     assert [i["name"] for i in wrong] == items
     for i in wrong:
@@ -105,32 +122,6 @@ def test_a_forward_value_computed_from_wrong_upstream_values_is_said_to_follow(
     y_pred = item(result, "y_pred")
     assert y_pred["diagnosis"] == "follows_from_upstream"
     assert "your own tanh and sigmoid" in y_pred["message"]
-
-
-@pytest.mark.parametrize(
-    ("mistake", "items", "phrase"),
-    [
-        ("dw3_sin_for_cos", ["dw3"], "cos(w3*f3)*f3 belongs"),
-        ("dw3_missing_f3", ["dw3"], "without the factor f3"),
-        ("square_missing_2", ["dw1", "dw2"], "factor 2 is missing"),
-        ("tanh_derivative_one_minus_tanh", ["dw1", "dw2", "dw6", "dw7"], "as 1 - tanh"),
-        ("tanh_derivative_like_sigmoid", ["dw1", "dw2", "dw6", "dw7"], "as tanh*(1 - tanh)"),
-        ("sigmoid_derivative_sigmoid", ["dw3", "dw4", "dw5", "dw8"], "sigmoid alone"),
-        ("w9_missing", ["dw3", "dw4", "dw5", "dw8"], "without w9"),
-        ("sign_flipped", [f"dw{i}" for i in range(1, 10)], "sign flipped"),
-        ("f4_f5_swapped", ["dw4", "dw5"], "f4 and f5 swapped"),
-    ],
-)
-def test_backward_mistakes_are_diagnosed(
-    client: Any, mistake: str, items: list[str], phrase: str
-) -> None:
-    submission = students.backward(X, Y, W, mistake)
-    result = grade(client, {"task": "backward", "case": POINT, "submission": submission})
-    wrong = [i for i in result["items"] if not i["passed"]]
-    assert [i["name"] for i in wrong] == items
-    for i in wrong:
-        assert i["diagnosis"] == mistake
-        assert phrase in i["message"]
 
 
 def test_backward_gradients_right_given_a_wrong_dw7_are_said_to_follow(client: Any) -> None:

@@ -85,8 +85,7 @@ def grade_static(body: Request) -> Grade:
             submitted |= diagnosis.numerical_items(s.numerical)
         given = None if case.gradients is None else list(case.gradients.model_dump().values())
         return graders.grade_gradcheck(x, y, case.w, case.eps, given, submitted, *options)
-    grader = graders.grade_forward if body.task == "forward" else graders.grade_backward
-    return grader(x, y, body.case.w, body.submission.model_dump(), *options)
+    return graders.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), *options)
 
 
 async def grade_request(body: Request, settings: Settings, memo: Memo) -> Grade:

@@ -15,30 +15,15 @@ from service.api.grading_schemas import (
     GradeResponse,
 )
 from service.api.schemas import COURSE_W
+from service.core.graph import GRADIENT_NAMES
+from service.core.selfcheck import REFERENCE_FORWARD, REFERENCE_GRADIENTS
 from service.settings import Settings, get_settings
 
 router = APIRouter(tags=["grading"])
 
 ROW0 = {"w": COURSE_W, "row": 0}
-COURSE_FORWARD = {
-    "exp": 1.1272967040973583,
-    "tanh": 0.8417934192562146,
-    "sigmoid": 0.5279179387419721,
-    "y_pred": 0.8945852131304118,
-    "loss": 0.9298048963072919,
-    "dy_pred": -1.9285278284819143,
-}
-COURSE_GRADIENTS = {
-    "dw1": -0.229733,
-    "dw2": -0.021408,
-    "dw3": -0.005625,
-    "dw4": -0.004658,
-    "dw5": -0.001008,
-    "dw6": -0.633475,
-    "dw7": -0.561942,
-    "dw8": -0.048063,
-    "dw9": -1.018104,
-}
+COURSE_FORWARD = dict(REFERENCE_FORWARD)
+COURSE_GRADIENTS = dict(zip(GRADIENT_NAMES, REFERENCE_GRADIENTS, strict=True))
 COURSE_SGD_3_EPOCHS = [0.6971190975160021, 0.34157827684854475, 0.18041209251675192]
 
 

@@ -45,7 +45,8 @@ def select(
     return {name: value for name, value in expected.items() if name in chosen}
 
 
-def grade_forward(
+def grade_point(
+    task: str,
     x: Sequence[float],
     y: float,
     w: Sequence[float],
@@ -54,28 +55,16 @@ def grade_forward(
     points: Mapping[str, float] | None = None,
     reveal: bool = False,
 ) -> Grade:
-    """Grade exp, tanh, sigmoid, y_pred, loss and dy_pred at one point."""
+    """Grade a forward pass (exp .. dy_pred) or a backward pass (dw1 .. dw9) at one point."""
     cache = forward(x, y, w)
-    expected = select("forward", cache.values(), submitted, points)
-    variants = diagnosis.forward_variants(cache, submitted)
-    return grade("forward", expected, submitted, policy, points, variants, reveal)
-
-
-def grade_backward(
-    x: Sequence[float],
-    y: float,
-    w: Sequence[float],
-    submitted: Submitted,
-    policy: Policy | None = None,
-    points: Mapping[str, float] | None = None,
-    reveal: bool = False,
-) -> Grade:
-    """Grade dw1 .. dw9 at one point."""
-    cache = forward(x, y, w)
-    gradients = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
-    expected = select("backward", gradients, submitted, points)
-    variants = diagnosis.backward_variants(cache, submitted)
-    return grade("backward", expected, submitted, policy, points, variants, reveal)
+    if task == "forward":
+        everything: dict[str, Value] = dict(cache.values())
+        variants = diagnosis.forward_variants(cache, submitted)
+    else:
+        everything = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
+        variants = diagnosis.backward_variants(cache, submitted)
+    expected = select(task, everything, submitted, points)
+    return grade(task, expected, submitted, policy, points, variants, reveal)
 
 
 def grade_gradcheck(

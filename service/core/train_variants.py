@@ -16,12 +16,11 @@ from dataclasses import replace
 import numpy as np
 
 from service.core import registry
-from service.core.dataset import load_dataset
 from service.core.errors import NumericalOverflow
 from service.core.grading import Variant
 from service.core.graph import backward, forward, loss
 from service.core.optimizers import Optimizer
-from service.core.training import TrainConfig, TrainResult, initial_weights, orders, standardize
+from service.core.training import TrainConfig, TrainResult, inputs, orders
 
 LOOP_MAX_STEPS = 200_000
 
@@ -74,20 +73,6 @@ def runner_variants(config: TrainConfig) -> list[tuple[str, str, TrainConfig]]:
     return []
 
 
-def _setup(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
-    """X, y, the initial weights and the generator, exactly as training.run resolves them."""
-    if config.X is None or config.y is None:
-        data = load_dataset()
-        X, y = data.X, data.y
-    else:
-        X = standardize(config.X) if config.standardize else config.X
-        y = config.y
-    w0, rng = initial_weights(config.seed)
-    if config.initial_weights is not None:
-        w0 = np.array(config.initial_weights, dtype=np.float64)
-    return X, y, w0, rng
-
-
 def _mean_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     wl = w.tolist()
     return math.fsum(loss(X[i], float(y[i]), wl) for i in range(len(y))) / len(y)
@@ -95,7 +80,7 @@ def _mean_loss(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 def _late_losses(config: TrainConfig, optimizer: Optimizer) -> tuple[list[float], list[float]]:
     """The course's per-sample run, with losses taken after the epoch, and after each update."""
-    X, y, w, rng = _setup(config)
+    X, y, w, rng = inputs(config)
     state = optimizer.init(w)
     after_epoch: list[float] = []
     after_update: list[float] = []
@@ -115,7 +100,7 @@ def _late_losses(config: TrainConfig, optimizer: Optimizer) -> tuple[list[float]
 
 def _full_batch(config: TrainConfig, optimizer: Optimizer) -> tuple[list[float], np.ndarray]:
     """One update per epoch with the mean of the per-row gradients; loss before the update."""
-    X, y, w, _ = _setup(config)
+    X, y, w, _ = inputs(config)
     state = optimizer.init(w)
     history: list[float] = []
     try:

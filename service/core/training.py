@@ -159,9 +159,8 @@ class TrainConfig:
     standardize: bool = False
 
 
-def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, dict[str, Any]]:
-    """Resolve a configuration, train (compiled, or the reference), and describe the optimizer."""
-    hyper = registry.resolve(config.optimizer, config.hyper)
+def inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
+    """X, y, the initial weights, and the generator (ready for shuffling) a configuration uses."""
     if config.X is None or config.y is None:
         data = load_dataset()
         X, y = data.X, data.y
@@ -171,6 +170,13 @@ def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, d
     w0, rng = initial_weights(config.seed)
     if config.initial_weights is not None:
         w0 = np.array(config.initial_weights, dtype=np.float64)
+    return X, y, w0, rng
+
+
+def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, dict[str, Any]]:
+    """Resolve a configuration, train (compiled, or the reference), and describe the optimizer."""
+    hyper = registry.resolve(config.optimizer, config.hyper)
+    X, y, w0, rng = inputs(config)
     n = len(y)
     if reference:
         optimizer = registry.build(config.optimizer, hyper)
