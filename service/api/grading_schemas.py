@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
+from service.api.problems import FieldError
 from service.api.schemas import Float, GradCheckRequest, Point, Schema, Weights
 from service.api.training_schemas import TrainRequest
 from service.core.graders import ITEMS
@@ -301,14 +302,6 @@ class GradeBatchRequest(Schema):
         "BACKPROP_MAX_GRADE_BATCH (1000). Each is validated on its own: a malformed one comes "
         "back gradable: false and does not affect the others.",
     )
-
-
-class FieldError(Schema):
-    """One invalid field of a batch item."""
-
-    loc: str = Field(description="Where in the item, dotted.")
-    msg: str = Field(description="What is wrong.")
-    type: str = Field(description="Pydantic's error type.")
 
 
 class BatchEntry(Schema):
