@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.api.points import resolve_point
+from service.api.routing import JsonBodyRoute
 from service.api.schemas import (
     BackwardResponse,
     ForwardResponse,
@@ -15,7 +16,7 @@ from service.api.schemas import (
 from service.core import gradcheck as gc
 from service.core import graph
 
-router = APIRouter(tags=["graph"])
+router = APIRouter(tags=["graph"], route_class=JsonBodyRoute)  # raw JSON in, model out
 
 
 @router.post("/forward", summary="Forward pass at one point")
