@@ -50,6 +50,7 @@ def main() -> int:
         result = wrk_result(wrk, timeout=args.seconds + 90)
 
     server_errors = sum(n for status, n in result["statuses"].items() if status >= 500)
+    busy = result["statuses"].get(503, 0)
     unexpected = sum(n for status, n in result["statuses"].items() if not 200 <= status < 300)
     growth = (rss_late - rss_early) / rss_early
     print(describe(result))
@@ -61,7 +62,8 @@ def main() -> int:
     return verdict(
         passed,
         "mixed load",
-        f"5xx {server_errors}, other non-2xx {unexpected - server_errors}, socket errors "
+        f"5xx {server_errors} (of which 503 busy {busy}), other non-2xx "
+        f"{unexpected - server_errors}, socket errors "
         f"{socket_errors(result)}, RSS growth {growth:+.1%} (limit {MAX_GROWTH:.0%})",
     )
 

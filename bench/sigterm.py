@@ -2,9 +2,10 @@
 
 Run from the repository's root: ``python -m bench.sigterm``. Starts its own uvicorn server on
 127.0.0.1 (port 18312 unless --port) with the production options (graceful shutdown timeout 30 s),
-drives it with 32 concurrent clients looping over the mixed requests plus one long training
-(about 2 s), sends SIGTERM after --seconds, and counts the outcome of every request by whether
-it started before or after the signal. Clients stop sending 1 s after the signal.
+drives it with one long training (sized to outlast the signal by about 2 s) and 32 concurrent
+clients looping over the mixed requests, sends SIGTERM after --seconds, and counts the outcome
+of every request by whether its headers were written before or after the signal. Clients stop
+sending 1 s after the signal.
 """
 
 from __future__ import annotations
@@ -72,20 +73,20 @@ async def send(
     outcomes.append(Outcome(label or path, sent[0] if sent else None, time.monotonic(), result))
 
 
-def long_training(base: str) -> tuple[str, str]:
-    """A /train request that takes about LONG_SECONDS here (1,000 custom rows, epochs scaled)."""
+def long_training(base: str, target: float) -> tuple[str, str]:
+    """A /train request that takes about `target` s when alone (1,000 custom rows, adam)."""
     rng = np.random.default_rng(0)
     data = {"X": np.round(rng.normal(0, 1, (1000, 5)), 2).tolist(), "y": [0.5] * 1000}
     request = {"optimizer": "adam", "epochs": 1, "data": data}
     httpx.post(f"{base}/train", json=request, timeout=60).raise_for_status()  # compile, warm
     request["epochs"] = 5
     seconds = 0.0
-    while seconds < LONG_SECONDS / 4 and request["epochs"] < MAX_LONG_EPOCHS:
+    while seconds < target / 8 and request["epochs"] < MAX_LONG_EPOCHS:
         request["epochs"] = min(MAX_LONG_EPOCHS, request["epochs"] * 4)
         started = time.perf_counter()
         httpx.post(f"{base}/train", json=request, timeout=60).raise_for_status()
         seconds = time.perf_counter() - started
-    request["epochs"] = min(MAX_LONG_EPOCHS, round(request["epochs"] * LONG_SECONDS / seconds))
+    request["epochs"] = min(MAX_LONG_EPOCHS, round(request["epochs"] * target / seconds))
     return "/train", json.dumps(request, separators=(",", ":"))
 
 
@@ -108,11 +109,11 @@ async def load(
                 await send(c, *next(requests), outcomes)
 
         async def long_one() -> None:
-            await asyncio.sleep(seconds - LONG_SECONDS / 2)
             await send(c, *long, outcomes, label="long /train")
 
-        tasks = [asyncio.create_task(client()) for _ in range(CLIENTS)]
-        tasks.append(asyncio.create_task(long_one()))
+        tasks = [asyncio.create_task(long_one())]
+        await asyncio.sleep(0.2)
+        tasks += [asyncio.create_task(client()) for _ in range(CLIENTS)]
         await asyncio.sleep(seconds)
         signalled = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -138,11 +139,11 @@ def main() -> int:
     try:
         wait_ready(base, proc)
         mix = request_mix(base)
-        long = long_training(base)
+        long = long_training(base, args.seconds + LONG_SECONDS)
         epochs = json.loads(long[1])["epochs"]
         print(
             f"{CLIENTS} clients over {sorted({p for p, _ in mix})}, and one long /train "
-            f"(1000 rows x {epochs} epochs, adam) sent {LONG_SECONDS / 2:.0f} s before SIGTERM"
+            f"(1000 rows x {epochs} epochs, adam) sent first, {args.seconds:.0f} s before SIGTERM"
         )
         outcomes, signalled, exited = asyncio.run(load(base, mix, long, proc, args.seconds))
     finally:
@@ -156,9 +157,9 @@ def main() -> int:
     longest = max((o.ended - signalled for o in in_flight), default=0.0)
     for o in outcomes:
         if o.path == "long /train":
+            sent = "never sent" if o.sent is None else f"sent {o.sent - signalled:+.2f} s"
             print(
-                f"long /train: sent {(o.sent or 0) - signalled:+.2f} s, ended "
-                f"{o.ended - signalled:+.2f} s from the signal: {o.result}"
+                f"long /train: {sent}, ended {o.ended - signalled:+.2f} s from SIGTERM: {o.result}"
             )
     print(f"sent before SIGTERM: {len(before)}, results {dict(Counter(o.result for o in before))}")
     print(
@@ -172,7 +173,7 @@ def main() -> int:
     )
     for o in cut:
         print(
-            f"  cut: {o.path} sent {(o.sent or 0) - signalled:+.3f} s, ended "
+            f"  cut: {o.path} sent {o.sent - signalled:+.3f} s, ended "
             f"{o.ended - signalled:+.3f} s: {o.result}"
         )
     print(f"server exited cleanly {exited:.2f} s after SIGTERM")
