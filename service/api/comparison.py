@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.comparison_schemas import CompareRequest, CompareResponse
 from service.api.limits import check_training
-from service.api.runner import execute
+from service.api.runner import execute_many
 from service.api.training import HYPERPARAMETERS, to_config
 from service.api.training_schemas import RunSettings, TrainRequest
 from service.core import comparison
@@ -45,7 +44,7 @@ async def run_all(body: CompareRequest, settings: Settings) -> Runs:
     labels = comparison.label_runs(
         [c.label for c in body.configs], [c.optimizer for c in body.configs]
     )
-    outcomes = await asyncio.gather(*(execute(config) for config in to_configs(body)))
+    outcomes = await execute_many(to_configs(body))
     return Runs(labels, [r for r, _ in outcomes], [o for _, o in outcomes])
 
 
