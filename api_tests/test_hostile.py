@@ -296,3 +296,29 @@ def test_a_diverging_training_reports_diverged_with_finite_numbers(client: Any) 
     assert result["diverged_at"] is not None
     assert not NON_FINITE.search(response.text)
     assert_healthy(client)
+
+
+def test_an_integral_float_is_taken_for_an_integer(client: Any) -> None:
+    as_float = client.post("/forward", json={"w": COURSE_W, "row": 0.0})
+    assert as_float.status_code == 200
+    assert as_float.json() == client.post("/forward", json={"w": COURSE_W, "row": 0}).json()
+    problem = assert_problem(client.post("/forward", json={"w": COURSE_W, "row": 0.5}), 422)
+    assert problem["errors"][0]["loc"] == "body.row"
+
+
+@pytest.mark.parametrize("query", ["?x=1", "?=0", "?offset=0&surprise=", "?limit=5&limit=6&a%00=1"])
+def test_unknown_query_parameters_are_a_422_naming_them(client: Any, query: str) -> None:
+    problem = assert_problem(client.get("/dataset" + query), 422, "validation")
+    assert all(error["loc"].startswith("query.") for error in problem["errors"])
+    assert client.get("/dataset?offset=0&limit=5").status_code == 200
+
+
+def test_a_wrong_method_is_a_405_listing_every_method_of_the_path(client: Any) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        response = client.request("DELETE", path)
+        problem = assert_problem(response, 405)
+        assert problem["type"] == "/problems/http-405"
+        allowed = {method.strip() for method in response.headers["allow"].split(",")}
+        assert allowed == {method.upper() for method in operations}
+    assert_healthy(client)

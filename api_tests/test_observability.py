@@ -59,7 +59,7 @@ def test_each_request_leaves_one_access_line_without_body_or_key(
         pytest.skip("reads the in-process log")
     with caplog.at_level(logging.INFO, logger="service.access"):
         response = client.post(
-            "/forward?x=1",
+            "/forward",
             json={"w": [0.123456789] * 9, "row": 0},
             headers={"X-Request-ID": "trace-1", "Authorization": "Bearer secret-abc"},
         )
@@ -78,6 +78,17 @@ def test_each_request_leaves_one_access_line_without_body_or_key(
     assert {"ts", "level", "logger", "msg", "method", "path", "status", "duration_ms"} <= set(entry)
     assert "0.123456789" not in json.dumps(entry)
     assert "secret-abc" not in json.dumps(entry)
+
+
+def test_the_access_line_leaves_out_the_query_string(
+    client: Any, in_process: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not in_process:
+        pytest.skip("reads the in-process log")
+    with caplog.at_level(logging.INFO, logger="service.access"):
+        assert client.get("/dataset?offset=7&limit=1").status_code == 200
+    (line,) = [r for r in caplog.records if r.name == "service.access"]
+    assert line.fields["path"] == "/dataset"  # type: ignore[attr-defined]
 
 
 def test_the_access_log_can_be_turned_off(

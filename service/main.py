@@ -36,6 +36,7 @@ from service.api.access import RequestContext, request_id
 from service.api.auth import ApiKeyAuth
 from service.api.body import BodyGuard
 from service.api.problems import problem
+from service.api.query import QueryGuard
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
 from service.core.selfcheck import self_check
@@ -80,7 +81,10 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     title = HTTPStatus(exc.status_code).phrase
     detail = str(exc.detail)
-    return problem(exc.status_code, title, detail, f"http-{exc.status_code}", headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405 and (allow := openapi.allowed(request.app, request.url.path)):
+        headers = {**(headers or {}), "Allow": allow}  # every method of the path, not one route's
+    return problem(exc.status_code, title, detail, f"http-{exc.status_code}", headers=headers)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -139,8 +143,9 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, body checks.
+    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, query, body.
     app.add_middleware(BodyGuard)
+    app.add_middleware(QueryGuard)
     app.add_middleware(ApiKeyAuth)
     if origins := get_settings().cors_origins:
         app.add_middleware(

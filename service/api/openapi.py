@@ -58,6 +58,12 @@ def annotate(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def allowed(app: FastAPI, path: str) -> str | None:
+    """The methods the OpenAPI documents for a path, as an Allow header, if it lists the path."""
+    operations = app.openapi()["paths"].get(path)
+    return None if operations is None else ", ".join(sorted(m.upper() for m in operations))
+
+
 def install(app: FastAPI) -> None:
     """Make `app.openapi()` return the annotated document (built once, then cached)."""
     build = app.openapi

@@ -46,8 +46,13 @@ def problem_body(
         "detail": detail,
     }
     if errors is not None:
-        body["errors"] = errors
+        body["errors"] = [{**error, "loc": _dotted(error.get("loc", ""))} for error in errors]
     return body
+
+
+def _dotted(loc: Any) -> str:
+    """One spelling of a location: 'body.configs.0.alpha', whatever the raiser passed."""
+    return loc if isinstance(loc, str) else ".".join(str(part) for part in loc)
 
 
 def problem(
@@ -71,9 +76,10 @@ async def send_problem(
     detail: str,
     slug: str,
     headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> None:
     """Answer with a problem straight from ASGI middleware (outside the exception handlers)."""
-    body = orjson.dumps(problem_body(status, title, detail, slug))
+    body = orjson.dumps(problem_body(status, title, detail, slug, errors))
     raw = [
         (b"content-type", PROBLEM.encode()),
         (b"content-length", str(len(body)).encode()),
