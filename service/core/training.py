@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import StandardScaler
 
 from service.core import kernel, registry
 from service.core.dataset import load_dataset
@@ -53,6 +52,8 @@ def orders(n: int, epochs: int, shuffle: bool, rng: np.random.Generator) -> Iter
 
 def standardize(X: np.ndarray) -> np.ndarray:
     """Z-score each column with the population std, as the course's features were made."""
+    from sklearn.preprocessing import StandardScaler  # imported on first use: it takes seconds
+
     return np.asarray(StandardScaler().fit_transform(X), dtype=np.float64)
 
 
