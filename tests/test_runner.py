@@ -38,48 +38,41 @@ async def until(condition: Any) -> None:
             await anyio.sleep(0.001)
 
 
+async def during_a_long_training(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    """Send one request while a long /train holds a slot; what came back, and when."""
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        seen: dict[str, Any] = {}
+
+        async def train() -> None:
+            seen["training"] = await client.post("/train", json=LONG)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(train)
+            await until(lambda: runner.limiter().borrowed_tokens == 1)
+            seen["other"] = await client.request(method, path, json=body)
+            seen["before_the_training_ended"] = "training" not in seen
+        seen["after"] = await client.post("/train", json={"epochs": 1})
+    return seen
+
+
 def test_health_answers_while_a_long_training_runs() -> None:
-    async def scenario() -> None:
-        transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            training: dict[str, httpx.Response] = {}
-
-            async def train() -> None:
-                training["response"] = await client.post("/train", json=LONG)
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(train)
-                await until(lambda: runner.limiter().borrowed_tokens == 1)
-                health = await client.get("/health")
-                assert health.status_code == 200
-                assert "response" not in training  # answered while the training still ran
-            assert training["response"].status_code == 200
-
-    anyio.run(scenario)
+    seen = anyio.run(during_a_long_training, "GET", "/health")
+    assert seen["other"].status_code == 200
+    assert seen["before_the_training_ended"]
+    assert seen["training"].status_code == 200
 
 
 @pytest.mark.usefixtures("slots")
 def test_a_training_beyond_the_slots_and_the_line_gets_503_with_retry_after() -> None:
-    async def scenario() -> None:
-        transport = httpx.ASGITransport(app=create_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            first: dict[str, httpx.Response] = {}
-
-            async def train() -> None:
-                first["response"] = await client.post("/train", json=LONG)
-
-            async with anyio.create_task_group() as group:
-                group.start_soon(train)
-                await until(lambda: runner.limiter().borrowed_tokens == 1)
-                refused = await client.post("/train/batch", json={"configs": [{}]})
-            assert first["response"].status_code == 200
-            assert refused.status_code == 503
-            assert refused.headers["retry-after"] == "1"
-            assert refused.headers["content-type"].startswith("application/problem+json")
-            assert refused.json()["type"] == "/problems/overloaded"
-            assert (await client.post("/train", json={"epochs": 1})).status_code == 200
-
-    anyio.run(scenario)
+    seen = anyio.run(during_a_long_training, "POST", "/train/batch", {"configs": [{}]})
+    refused = seen["other"]
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["type"] == "/problems/overloaded"
+    assert seen["training"].status_code == 200
+    assert seen["after"].status_code == 200  # a free slot again
 
 
 def test_a_batch_runs_on_every_slot_at_once() -> None:
