@@ -2,10 +2,10 @@
 
 Run from the repository's root: ``python -m bench.sigterm``. Starts its own uvicorn server on
 127.0.0.1 (port 18312 unless --port) with the production options (graceful shutdown timeout 30 s),
-drives it with one long training (sized to outlast the signal by about 2 s) and 32 concurrent
-clients looping over the mixed requests, sends SIGTERM after --seconds, and counts the outcome
-of every request by whether its headers were written before or after the signal. Clients stop
-sending 1 s after the signal.
+drives it with one long training (5,000 rows x 1,000 epochs; --maximal: the most the limits allow)
+and 32 concurrent clients looping over the mixed requests, sends SIGTERM after --seconds, and
+counts the outcome of every request by whether its headers were written before or after the
+signal. Clients stop sending 1 s after the signal.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from bench.harness import (
     verdict,
     wait_ready,
 )
+from service.settings import Settings
 
 CLIENTS = 32
-LONG_SECONDS = 2.0
-MAX_LONG_EPOCHS = 10_000
+LONG_ROWS = 5_000
 
 
 @dataclass
@@ -73,21 +73,15 @@ async def send(
     outcomes.append(Outcome(label or path, sent[0] if sent else None, time.monotonic(), result))
 
 
-def long_training(base: str, target: float) -> tuple[str, str]:
-    """A /train request that takes about `target` s when alone (1,000 custom rows, adam)."""
+def long_training(maximal: bool) -> tuple[str, str]:
+    """A long /train: 5,000 custom rows, adam, 1,000 epochs or (maximal) the most allowed."""
+    settings = Settings()
     rng = np.random.default_rng(0)
-    data = {"X": np.round(rng.normal(0, 1, (1000, 5)), 2).tolist(), "y": [0.5] * 1000}
-    request = {"optimizer": "adam", "epochs": 1, "data": data}
-    httpx.post(f"{base}/train", json=request, timeout=60).raise_for_status()  # compile, warm
-    request["epochs"] = 5
-    seconds = 0.0
-    while seconds < target / 8 and request["epochs"] < MAX_LONG_EPOCHS:
-        request["epochs"] = min(MAX_LONG_EPOCHS, request["epochs"] * 4)
-        started = time.perf_counter()
-        httpx.post(f"{base}/train", json=request, timeout=60).raise_for_status()
-        seconds = time.perf_counter() - started
-    request["epochs"] = min(MAX_LONG_EPOCHS, round(request["epochs"] * target / seconds))
-    return "/train", json.dumps(request, separators=(",", ":"))
+    rows = LONG_ROWS
+    data = {"X": np.round(rng.normal(0, 1, (rows, 5)), 2).tolist(), "y": [0.5] * rows}
+    most = min(settings.max_epochs, settings.max_total_steps // rows)
+    epochs = most if maximal else min(most, 1_000)
+    return "/train", json.dumps({"optimizer": "adam", "epochs": epochs, "data": data})
 
 
 async def load(
@@ -133,17 +127,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18312, help="Server port (default 18312).")
     parser.add_argument("--seconds", type=float, default=5, help="Load before SIGTERM (5).")
+    parser.add_argument(
+        "--maximal",
+        action="store_true",
+        help="Make the long training the largest the limits allow (it may outlast the 30 s grace).",
+    )
     args = parser.parse_args()
     base = f"http://{HOST}:{args.port}"
     proc = start_server(args.port, Path(tempfile.gettempdir()) / f"backprop-bench-{args.port}.log")
     try:
         wait_ready(base, proc)
         mix = request_mix(base)
-        long = long_training(base, args.seconds + LONG_SECONDS)
+        long = long_training(args.maximal)
         epochs = json.loads(long[1])["epochs"]
         print(
             f"{CLIENTS} clients over {sorted({p for p, _ in mix})}, and one long /train "
-            f"(1000 rows x {epochs} epochs, adam) sent first, {args.seconds:.0f} s before SIGTERM"
+            f"({LONG_ROWS} rows x {epochs} epochs, adam) sent first, {args.seconds:.0f} s before "
+            "SIGTERM"
         )
         outcomes, signalled, exited = asyncio.run(load(base, mix, long, proc, args.seconds))
     finally:
