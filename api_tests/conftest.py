@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-BASE_URL = os.environ.get("API_BASE_URL")
+from api_tests.live import BASE_URL, base_url, browser  # noqa: F401  (shared browser fixtures)
+
 COURSE_W = [0.1] * 9
 
 
