@@ -67,7 +67,7 @@ def test_train_batch_names_the_member_with_a_foreign_hyperparameter(client: Any)
     problem = client.post("/train/batch", json=body).json()
     assert problem["errors"] == [
         {
-            "loc": ["body", "configs", 1, "beta1"],
+            "loc": "body.configs.1.beta1",
             "msg": "not a hyperparameter of 'sgd'",
             "type": "extra_forbidden",
         }
