@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from api_tests.conftest import COURSE_W
-from api_tests.hostile import JSON
+from api_tests.hostile import JSON, post_operations
 
 POINT = {"w": COURSE_W, "row": 0}
 
@@ -139,15 +139,19 @@ def test_metrics_count_trainings_by_optimizer_and_status_and_their_steps(client:
     assert grew("backprop_training_steps_total", optimizer="momentum") >= 2 * 506
 
 
-def test_grade_verdicts_are_counted(in_process: bool) -> None:
-    if not in_process:
-        pytest.skip("calls the recorder directly")
-    from service.api.metrics import GRADES, record_grade
-
-    before = GRADES.labels("forward", "pass")._value.get()
-    record_grade("forward", True)
-    record_grade("forward", False)
-    assert GRADES.labels("forward", "pass")._value.get() == before + 1
+def test_grade_verdicts_are_counted_by_task_and_verdict(client: Any) -> None:
+    grade = next(op for op in post_operations(client) if op.path == "/grade")
+    before = client.get("/metrics").text
+    response = client.post("/grade", json=grade.example)
+    assert response.status_code == 200
+    after = client.get("/metrics").text
+    task = grade.example["task"]
+    counted = sum(
+        _sample(after, "backprop_grade_verdicts_total", task=task, verdict=verdict)
+        - _sample(before, "backprop_grade_verdicts_total", task=task, verdict=verdict)
+        for verdict in ("pass", "fail")
+    )
+    assert counted == 1
 
 
 def test_version_names_the_service_dataset_and_number_libraries(client: Any) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from time import perf_counter
 from typing import Any
-from uuid import uuid4
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +31,7 @@ def _incoming(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == HEADER and _SANE.fullmatch(value):
             return str(value.decode("ascii"))
-    return uuid4().hex
+    return secrets.token_hex(16)
 
 
 class RequestContext:

@@ -21,6 +21,7 @@ from service.api.grading_schemas import (
     TrainGrade,
 )
 from service.api.limits import check_training
+from service.api.metrics import record_grade
 from service.api.points import resolve_point
 from service.api.runner import execute
 from service.api.training import to_config
@@ -171,8 +172,10 @@ def render(fmt: str, grade: Grade) -> GradeResponse:
 
 
 async def grade_one(body: Request, settings: Settings, memo: Memo | None = None) -> GradeResponse:
-    """Grade one validated request and render it."""
-    return render(body.format, await grade_request(body, settings, {} if memo is None else memo))
+    """Grade one validated request, count its verdict, and render it."""
+    grade = await grade_request(body, settings, {} if memo is None else memo)
+    record_grade(grade.task, all(item.passed for item in grade.items))
+    return render(body.format, grade)
 
 
 def _field_errors(exc: ValidationError) -> list[dict[str, str]]:
