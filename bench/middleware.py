@@ -31,13 +31,13 @@ VARIANTS = {
         "BodyGuard",
         "QueryGuard",
         "ApiKeyAuth",
-        "PrometheusInstrumentatorMiddleware",
+        "_Instrumentation",
     ),
     "full": (
         "BodyGuard",
         "QueryGuard",
         "ApiKeyAuth",
-        "PrometheusInstrumentatorMiddleware",
+        "_Instrumentation",
         "RequestContext",
     ),
 }
@@ -46,7 +46,7 @@ import logging, os, uvicorn
 from service.main import create_app
 from service.logs import configure
 keep = set(os.environ["KEEP"].split(",")) - {""}
-ours = {"BodyGuard", "QueryGuard", "ApiKeyAuth", "PrometheusInstrumentatorMiddleware",
+ours = {"BodyGuard", "QueryGuard", "ApiKeyAuth", "_Instrumentation",
         "RequestContext"}
 app = create_app()
 app.user_middleware = [m for m in app.user_middleware
