@@ -112,10 +112,11 @@ def test_kernel_equals_reference_on_custom_standardized_data_and_given_weights()
     assert_kernel_equals_reference(config)
 
 
+@pytest.mark.parametrize("chunk_steps", [7, 2])  # 2 epochs of 3 rows per chunk; 1, gathered
 def test_kernel_equals_reference_when_shuffled_epochs_come_in_many_chunks(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, chunk_steps: int
 ) -> None:
-    monkeypatch.setattr(training, "CHUNK_STEPS", 7)  # 2 epochs of 3 rows per chunk
+    monkeypatch.setattr(training, "CHUNK_STEPS", chunk_steps)
     X = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1], [1.0, -1.0, 0.5, 0, 2]])
     config = TrainConfig(optimizer="momentum", epochs=9, X=X, y=np.array([1.0, 0.5, -0.25]))
     chunked = assert_kernel_equals_reference(replace_shuffle(config))

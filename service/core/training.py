@@ -135,8 +135,13 @@ def train_compiled(
     state = kernel.initial_state(name, hyper)
     history = np.empty(epochs, dtype=np.float64)
     counters = np.array([0, 0, -1], dtype=np.int64)  # steps, epochs done, diverged epoch
+    in_file_order = np.arange(len(y), dtype=np.int64)[np.newaxis]
     for count, order in chunks:
-        if not train_epochs(X, y, order, count, code, p, w, state, history, counters):
+        X_c, y_c = X, y
+        if count == 1 and len(y) > CHUNK_STEPS:  # an epoch of large data, maybe shuffled: gather
+            X_c, y_c = X.take(order[0], axis=0), y.take(order[0])  # its rows, then read in order
+            order = in_file_order
+        if not train_epochs(X_c, y_c, order, count, code, p, w, state, history, counters):
             break
     steps, done, diverged = (int(c) for c in counters)
     result = TrainResult(history[:done].tolist(), list(map(float, w0)), w.tolist(), done, steps)
