@@ -327,7 +327,7 @@ def test_hidden_errors_are_only_a_power_of_ten(client: Any) -> None:
 
 
 GRADESCOPE_TOP = {
-    "score", "execution_time", "output", "output_format", "test_output_format",
+    "score", "max_score", "execution_time", "output", "output_format", "test_output_format",
     "test_name_format", "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard",
 }  # fmt: skip
 GRADESCOPE_TEST = {
@@ -356,7 +356,7 @@ def test_gradescope_format_is_a_valid_results_json(client: Any) -> None:
     assert results["score"] == sum(t["score"] for t in results["tests"]) == 5.0
     dw8 = next(t for t in results["tests"] if t["name"] == "dw8")
     assert "without w9" in dw8["output"]
-    assert results["extra_data"]["max_score"] == 9.0
+    assert results["max_score"] == results["extra_data"]["max_score"] == 9.0
 
 
 PL_TOP = {

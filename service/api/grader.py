@@ -123,6 +123,7 @@ def render(fmt: str, grade: Grade) -> GradeResponse:
         return GradescopeResults.model_validate(
             {
                 "score": grade.score,
+                "max_score": grade.max_score,
                 "output": _summary(grade),
                 "visibility": "visible",
                 "stdout_visibility": "hidden",

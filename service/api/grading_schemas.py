@@ -247,6 +247,10 @@ class GradescopeResults(Schema):
     """Gradescope's autograder results.json."""
 
     score: float = Field(description="Points earned.")
+    max_score: float = Field(
+        description="Points available (the sum of the tests' max_score; read by platforms that "
+        "want the total next to the score)."
+    )
     output: str = Field(description="Summary shown above the tests.")
     visibility: Literal["visible"] = Field(description="Shown to the student.")
     stdout_visibility: Literal["hidden"] = Field(description="No stdout is produced.")
