@@ -36,4 +36,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 # in-flight requests to finish after SIGTERM (compose's stop_grace_period is longer).
 CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", \
      "--loop", "uvloop", "--http", "httptools", "--no-access-log", \
-     "--timeout-graceful-shutdown", "30", "--proxy-headers", "--forwarded-allow-ips", "*"]
+     "--timeout-graceful-shutdown", "60", "--proxy-headers", "--forwarded-allow-ips", "*"]

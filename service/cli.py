@@ -22,6 +22,7 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         access_log=False,
+        timeout_graceful_shutdown=60,  # a maximal training finishes after SIGTERM
     )
 
 
