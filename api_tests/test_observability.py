@@ -166,3 +166,31 @@ def test_version_names_the_service_dataset_and_number_libraries(client: Any) -> 
     from service import __version__
 
     assert body["service"] == __version__
+
+
+def test_an_unexpected_error_is_a_500_problem_that_still_carries_the_request_id(
+    in_process: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    if not in_process:
+        pytest.skip("adds a failing route to an in-process app")
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+
+    app = create_app()
+
+    @app.get("/boom", include_in_schema=False)
+    async def boom() -> None:
+        raise RuntimeError("internal detail 3.14159")
+
+    with (
+        caplog.at_level(logging.INFO, logger="service"),
+        TestClient(app, raise_server_exceptions=False) as local,
+    ):
+        response = local.get("/boom", headers={"X-Request-ID": "trace-500"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["x-request-id"] == "trace-500"
+    assert "3.14159" not in response.text
+    (line,) = [r for r in caplog.records if r.name == "service.access"]
+    assert line.fields["status"] == 500  # type: ignore[attr-defined]

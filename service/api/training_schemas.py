@@ -69,8 +69,9 @@ class RunSettings(Schema):
     """What a run needs besides its optimizer: epochs, starting point, sample order, data."""
 
     epochs: int = Field(20, ge=1, description="Passes over the data.")
-    # lt=2**63, not le=2**63 - 1: 2**63 - 1 is no float64, and JSON Schema tools compare as floats.
-    seed: int = Field(0, ge=0, lt=2**63, description="Seed of numpy's default_rng.")
+    # At most 2**53 - 1, I-JSON's interoperable integers (RFC 7493): beyond, most JSON clients
+    # (and JSON Schema tools) round the number to a float64 and cannot tell two seeds apart.
+    seed: int = Field(0, ge=0, le=2**53 - 1, description="Seed of numpy's default_rng.")
     initial_weights: Weights | None = Field(
         None, description="Start here instead of default_rng(seed).normal(0, 0.01, 9)."
     )
