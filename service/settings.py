@@ -28,7 +28,7 @@ class Settings(BaseSettings):
         description="Trainings one process runs at once (default: the CPU count).",
     )
     max_queued_trainings: int = Field(
-        16, ge=0, description="Trainings that may wait for a turn; beyond, requests get 503."
+        64, ge=0, description="Trainings that may wait for a turn; beyond, requests get 503."
     )
     numba_cache_dir: str | None = Field(
         None, description="Folder of numba's compiled-kernel cache (sets NUMBA_CACHE_DIR)."
