@@ -13,8 +13,8 @@ from service.api.media import SvgUnlessPng, image, image_responses
 from service.api.points import resolve_point
 from service.api.schemas import Point
 from service.core import graph, structure
-from service.render.diagram import format_number, graph_figure
-from service.render.figures import SVG
+from service.render import graph_figure
+from service.render.spec import SVG, format_number
 
 router = APIRouter(tags=["graph"])
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from anyio import to_thread
 from fastapi import Depends, Header
 from fastapi.responses import Response
-from matplotlib.figure import Figure
 
-from service.render.figures import PNG, SVG, to_bytes
+from service.render.spec import PNG, SVG
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _ranges(accept: str) -> Iterator[tuple[str, float]]:
@@ -52,9 +54,15 @@ PngUnlessSvg = Annotated[str, Depends(_accepting(PNG))]
 SvgUnlessPng = Annotated[str, Depends(_accepting(SVG))]
 
 
+def _encode(media_type: str, draw: Callable[[], Figure]) -> bytes:
+    from service.render.figures import to_bytes  # matplotlib loads on the first picture
+
+    return to_bytes(draw(), media_type)
+
+
 async def image(media_type: str, draw: Callable[[], Figure]) -> Response:
     """Draw and encode in a worker thread; `Vary: Accept` keeps caches from mixing formats."""
-    content = await to_thread.run_sync(lambda: to_bytes(draw(), media_type))
+    content = await to_thread.run_sync(_encode, media_type, draw)
     return Response(content, media_type=media_type, headers={"Vary": "Accept"})
 
 

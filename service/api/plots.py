@@ -16,8 +16,8 @@ from service.api.runner import execute
 from service.api.training import to_config
 from service.api.training_schemas import TrainRequest
 from service.core.training import TrainResult
-from service.render.curves import Curve, loss_figure
-from service.render.figures import PNG
+from service.render import loss_figure
+from service.render.spec import PNG, Curve
 from service.settings import Settings, get_settings
 
 router = APIRouter(tags=["plots"])

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from service.render.spec import Curve
+
 WIDTH, HEIGHT, DPI = 8.0, 5.0, 100  # 800 x 500 pixels
 # Drawn values are kept within these bounds: matplotlib's axis margins overflow float64 beyond
 # them, and a log axis cannot show 0. A diverging run's huge losses sit on the ceiling.
 FLOOR, CEILING = 1e-200, 1e200
-
-
-@dataclass(frozen=True)
-class Curve:
-    """One run's loss history and its legend label."""
-
-    label: str
-    losses: Sequence[float]
 
 
 def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:

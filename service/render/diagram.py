@@ -15,6 +15,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.text import Text
 
 from service.core.structure import EDGES, NODES, Node, Reading
+from service.render.spec import format_number
 
 WIDTH, HEIGHT, DPI = 16.0, 10.0, 100  # 1600 x 1000 pixels
 LEAF_ORDER = ("f1", "w1", "f2", "w2", "w6", "w7", "w9", "f3", "w3", "f4", "w4", "f5", "w5", "w8")
@@ -37,11 +38,6 @@ BANDS = (  # x, y, width, height, caption
     (2.2, 1.9, 6.6, 5.0, "part 3: sin(w3*f3), q = w4*f4 + w5*f5, sigmoid"),
     (9.0, 4.0, 3.9, 4.6, "output"),
 )
-
-
-def format_number(value: float) -> str:
-    """How the picture prints a number: 6 significant digits, as Python's format(v, ".6g")."""
-    return format(value, ".6g")
 
 
 def node_label(node: Node, reading: Reading) -> str:

@@ -7,8 +7,8 @@ import io
 import matplotlib
 from matplotlib.figure import Figure
 
-PNG = "image/png"
-SVG = "image/svg+xml"
+from service.render.spec import PNG, SVG
+
 FORMATS = {PNG: "png", SVG: "svg"}
 
 # SVG text stays <text> elements (searchable, selectable) instead of glyph outlines.

@@ -1,0 +1,22 @@
+"""What the pictures show, without importing matplotlib (kept off the start-up path)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+PNG = "image/png"
+SVG = "image/svg+xml"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's loss history and its legend label."""
+
+    label: str
+    losses: Sequence[float]
+
+
+def format_number(value: float) -> str:
+    """How the picture prints a number: 6 significant digits, as Python's format(v, ".6g")."""
+    return format(value, ".6g")
