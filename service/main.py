@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -108,20 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures
     auth.announce(settings_of(app))
-    threading.Thread(target=preload, name="preload", daemon=True).start()
     yield
-
-
-def preload() -> None:
-    """Import what only some requests need (matplotlib, scikit-learn) once /ready is 200.
-
-    Kept off the start-up path (~2 s of imports); done here so the first picture or
-    standardized dataset does not pay for it either.
-    """
-    import sklearn.preprocessing  # noqa: F401
-
-    import service.render.curves
-    import service.render.diagram  # noqa: F401
 
 
 def operation_id(route: APIRoute) -> str:
