@@ -151,7 +151,7 @@ def main() -> int:
             [sys.executable, "-m", "pytest", "api_tests", "-q", "-p", "no:cacheprovider"]
             + ["-m", "not fuzz"],
             cwd=ROOT,
-            env={**os.environ, "API_BASE_URL": base},
+            env={**os.environ, "API_BASE_URL": base, "API_REPLICAS": "2"},
             timeout=TESTS_TIMEOUT,
         )
         print(
