@@ -130,7 +130,7 @@ def main() -> int:
     parser.add_argument(
         "--maximal",
         action="store_true",
-        help="Make the long training the largest the limits allow (it may outlast the 30 s grace).",
+        help="Make the long training the largest the limits allow (it may outlast the 60 s grace).",
     )
     args = parser.parse_args()
     base = f"http://{HOST}:{args.port}"
