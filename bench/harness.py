@@ -19,7 +19,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 LUA = Path(__file__).with_name("mixed.lua")
-GRACEFUL_SECONDS = 30
+GRACEFUL_SECONDS = 60  # as the Dockerfile and `backprop-service`
 
 # The mixed load: each endpoint's OpenAPI example, repeated by weight (cheap calls dominate a
 # deadline rush; a default training costs hundreds of times a forward pass).

@@ -1,7 +1,7 @@
 """SIGTERM during load: the requests in flight finish, none is cut, the server exits cleanly.
 
 Run from the repository's root: ``python -m bench.sigterm``. Starts its own uvicorn server on
-127.0.0.1 (port 18312 unless --port) with the production options (graceful shutdown timeout 30 s),
+127.0.0.1 (port 18312 unless --port) with the production options (graceful shutdown timeout 60 s),
 drives it with one long training (5,000 rows x 1,000 epochs; --maximal: the most the limits allow)
 and 32 concurrent clients looping over the mixed requests, sends SIGTERM after --seconds, and
 counts the outcome of every request by whether its headers were written before or after the
