@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +34,7 @@ from service.api import (
 from service.api.access import RequestContext, request_id
 from service.api.auth import ApiKeyAuth
 from service.api.body import BodyGuard
-from service.api.problems import problem
+from service.api.problems import dotted, problem
 from service.api.query import QueryGuard
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError
@@ -52,10 +51,6 @@ DESCRIPTION = (
 )
 
 
-def _location(loc: tuple[Any, ...] | list[Any]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 async def on_backprop_error(request: Request, exc: Exception) -> JSONResponse:
     """Every error the core raises."""
     assert isinstance(exc, BackpropError)
@@ -67,9 +62,7 @@ async def on_backprop_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     """Pydantic's validation errors, listed per field, never echoing the input."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": _location(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()
-    ]
+    errors = [{"loc": dotted(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     detail = "; ".join(f"{e['loc']}: {e['msg']}" for e in errors[:5])
     if len(errors) > 5:
         detail += f"; and {len(errors) - 5} more"

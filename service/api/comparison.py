@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends
 from service.api.comparison_schemas import CompareRequest, CompareResponse
 from service.api.limits import check_training
 from service.api.runner import execute_many
-from service.api.training import HYPERPARAMETERS, to_config
+from service.api.training import to_config
 from service.api.training_schemas import RunSettings, TrainRequest
 from service.core import comparison
+from service.core.registry import HYPERPARAMETERS
 from service.core.training import TrainConfig, TrainResult
 from service.settings import Settings, get_settings
 

@@ -46,11 +46,11 @@ def problem_body(
         "detail": detail,
     }
     if errors is not None:
-        body["errors"] = [{**error, "loc": _dotted(error.get("loc", ""))} for error in errors]
+        body["errors"] = [{**error, "loc": dotted(error.get("loc", ""))} for error in errors]
     return body
 
 
-def _dotted(loc: Any) -> str:
+def dotted(loc: Any) -> str:
     """One spelling of a location: 'body.configs.0.alpha', whatever the raiser passed."""
     return loc if isinstance(loc, str) else ".".join(str(part) for part in loc)
 

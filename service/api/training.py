@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-import numpy as np
 from fastapi import APIRouter, Depends
 
 from service.api.limits import check_batch, check_training
@@ -16,28 +15,11 @@ from service.api.training_schemas import (
     TrainRequest,
     TrainResponse,
 )
+from service.core.registry import HYPERPARAMETERS
 from service.core.training import TrainConfig
 from service.settings import Settings, get_settings
 
 router = APIRouter(tags=["training"])
-
-HYPERPARAMETERS = (
-    "learning_rate",
-    "momentum",
-    "dampening",
-    "nesterov",
-    "weight_decay",
-    "beta",
-    "beta1",
-    "beta2",
-    "eps",
-    "bias_correction",
-    "amsgrad",
-    "alpha",
-    "centered",
-    "lr_decay",
-    "initial_accumulator_value",
-)
 
 
 def to_config(body: TrainRequest) -> TrainConfig:
@@ -50,8 +32,8 @@ def to_config(body: TrainRequest) -> TrainConfig:
         seed=body.seed,
         initial_weights=body.initial_weights,
         shuffle=body.shuffle,
-        X=None if data is None else np.array(data.X, dtype=np.float64),
-        y=None if data is None else np.array(data.y, dtype=np.float64),
+        X=None if data is None else data.X,
+        y=None if data is None else data.y,
         standardize=body.standardize,
     )
 

@@ -197,6 +197,10 @@ REGISTRY: dict[str, Entry] = {
 }
 
 
+# Every hyperparameter name any optimizer takes, in first-seen order.
+HYPERPARAMETERS = tuple(dict.fromkeys(k for entry in REGISTRY.values() for k in entry.defaults))
+
+
 def resolve(name: str, given: dict[str, Any]) -> Hyper:
     """Fill the optimizer's defaults; reject hyperparameters that do not belong to it."""
     entry = REGISTRY[name]

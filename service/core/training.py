@@ -9,7 +9,7 @@ of its forward passes (before each row's update), summed in visiting order, divi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -160,8 +160,8 @@ class TrainConfig:
     seed: int = 0
     initial_weights: list[float] | None = None
     shuffle: bool = False
-    X: np.ndarray | None = None
-    y: np.ndarray | None = None
+    X: Sequence[Sequence[float]] | np.ndarray | None = None
+    y: Sequence[float] | np.ndarray | None = None
     standardize: bool = False
 
 
@@ -170,9 +170,10 @@ def inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     if config.X is None or config.y is None:
         data = load_dataset()
         X, y = data.X, data.y
-    else:
-        X = standardize(config.X) if config.standardize else config.X
-        y = config.y
+    else:  # converted here, in the worker thread, not on the event loop
+        X = np.asarray(config.X, dtype=np.float64)
+        X = standardize(X) if config.standardize else X
+        y = np.asarray(config.y, dtype=np.float64)
     w0, rng = initial_weights(config.seed)
     if config.initial_weights is not None:
         w0 = np.array(config.initial_weights, dtype=np.float64)
