@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
 from prometheus_fastapi_instrumentator import metrics as http
 from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
@@ -64,10 +65,14 @@ class _Instrumentation(PrometheusInstrumentatorMiddleware):
 
 
 def _templates(app: Any) -> frozenset[str]:
-    """The app's route paths without parameters (computed once per app)."""
+    """The app's route paths without parameters (computed once per app).
+
+    Read from the routes, included routers' too, not from app.openapi(): building the document
+    would cost the first request (usually a readiness probe) a third of a second.
+    """
     found: frozenset[str] | None = getattr(app.state, "route_templates", None)
     if found is None:
-        paths = {*app.openapi()["paths"], *(getattr(r, "path", "") for r in app.routes)}
+        paths = (context.path for context in iter_route_contexts(app.routes))
         found = frozenset(path for path in paths if path and "{" not in path)
         app.state.route_templates = found
     return found
