@@ -165,6 +165,21 @@ def test_an_overflowing_forward_node_diverges_before_any_update_in_both() -> Non
     assert result.final_weights == result.initial_weights
 
 
+def test_a_zero_division_in_an_update_diverges_in_both() -> None:
+    X = np.array([[0.1, 0.2, 0.0, 0.4, 0.5], [0.5, 0.4, 0.0, 0.2, 0.1]])  # f3 = 0: dw3 = 0
+    config = TrainConfig(optimizer="adam", hyper={"eps": 0.0}, X=X, y=np.array([1.0, 0.5]))
+    with np.errstate(invalid="ignore"):  # the reference's 0/0 in m / (sqrt(v) + eps)
+        result = assert_kernel_equals_reference(config)
+    assert result.diverged_at == {"epoch": 0, "step": 0}
+
+
+@pytest.mark.parametrize("reference", [False, True])
+def test_no_rows_raises_in_both(reference: bool) -> None:
+    config = TrainConfig(X=np.empty((0, 5)), y=np.empty(0))
+    with pytest.raises(ZeroDivisionError):
+        run(config, reference=reference)
+
+
 HYPER = {
     "learning_rate": st.floats(1e-6, 1e6),
     "momentum": st.sampled_from([0.0, 0.5, 0.9, 2.0]),

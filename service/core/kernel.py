@@ -6,6 +6,8 @@ The optimizer is flattened into an int code and a hyperparameter array (`flatten
 is a (4, 9) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's sq,
 g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
 epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
+Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
+amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
 """
 
 from __future__ import annotations
@@ -100,6 +102,13 @@ def _gradient(X: Any, y: Any, i: int, w: Any, g: Any) -> float:
 
 
 @njit(nogil=True, inline="always")
+def _vanilla(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr = p[0]
+    for j in range(9):
+        out[j] = w[j] - lr * g[j]
+
+
+@njit(nogil=True, inline="always")
 def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
     lr, momentum, dampening, nesterov, weight_decay = p[0], p[1], p[2], p[3], p[4]
     b = state[0]
@@ -150,6 +159,17 @@ def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
             out[j] = wj - step_size * (m[j] / (math.sqrt(vj) / root + eps))
         else:
             out[j] = wj - lr * m[j] / (math.sqrt(vj) + eps)
+
+
+@njit(nogil=True, inline="always")
+def _course_adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
+    m, v = state[0], state[1]
+    for j in range(9):
+        gj = g[j]
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * (gj * gj)
+        out[j] = w[j] - lr * m[j] / (math.sqrt(v[j]) + eps)
 
 
 @njit(nogil=True, inline="always")
@@ -232,11 +252,21 @@ def _epochs(update: Any) -> Any:
         counters[0], counters[1] = steps, done
         return True
 
-    return njit(nogil=True)(loop)
+    # x/0 gives inf or NaN (then divergence), as in the numpy reference, instead of raising
+    return njit(nogil=True, error_model="numpy")(loop)
 
 
-_LOOPS = tuple(_epochs(update) for update in (_sgd, _momentum, _adam, _rmsprop, _adagrad))
-_sgd_epochs, _momentum_epochs, _adam_epochs, _rmsprop_epochs, _adagrad_epochs = _LOOPS
+_UPDATES = (_vanilla, _sgd, _momentum, _course_adam, _adam, _rmsprop, _adagrad)
+_LOOPS = tuple(_epochs(update) for update in _UPDATES)
+(
+    _vanilla_epochs,
+    _sgd_epochs,
+    _momentum_epochs,
+    _course_adam_epochs,
+    _adam_epochs,
+    _rmsprop_epochs,
+    _adagrad_epochs,
+) = _LOOPS
 
 
 def train_epochs(
@@ -256,11 +286,17 @@ def train_epochs(
     Updates w, state, history[epoch] and counters in place; on divergence w keeps the last
     finite weights and counters[2] is the epoch in which it happened.
     """
+    if y.shape[0] == 0:  # an epoch's mean loss divides by the rows; the reference raises too
+        raise ZeroDivisionError("float division by zero")
     args = (X, y, orders, epochs, p, w, state, history, counters)
-    if code == SGD:
+    if code == SGD and p[1] == 0.0 and p[4] == 0.0:  # no momentum, no weight decay
+        completed = _vanilla_epochs(*args)
+    elif code == SGD:
         completed = _sgd_epochs(*args)
     elif code == MOMENTUM:
         completed = _momentum_epochs(*args)
+    elif code == ADAM and p[4] == 0.0 and p[5] == 0.0 and p[6] == 0.0:
+        completed = _course_adam_epochs(*args)  # no bias correction, amsgrad, weight decay
     elif code == ADAM:
         completed = _adam_epochs(*args)
     elif code == RMSPROP:
