@@ -19,14 +19,15 @@ COPY --from=build /opt/venv /opt/venv
 RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app \
     && install -d -o app -g app -m 0755 /var/cache/backprop \
         /var/cache/backprop/numba /var/cache/backprop/matplotlib
-USER app
+# Numeric, so that a runtime enforcing non-root (e.g. Kubernetes' runAsNonRoot) can verify it.
+USER 10001:10001
 WORKDIR /tmp
 # Compile the training kernel into numba's cache now, as the user that will run it: the folder
 # stays writable for it (numba ignores a cache folder it cannot write and compiles at every
 # start, ~15 s) and start-up only loads it (~1 s). numba keys the cache by CPU: on a host of
-# another CPU model the first start compiles once more. Importing the app also builds
-# matplotlib's font cache (else rebuilt in a temporary folder at every start).
-RUN python -m service.warmup && python -c "import service.main"
+# another CPU model the first start compiles once more. Importing matplotlib's font manager
+# builds its font cache (else the first picture of every container spends seconds on it).
+RUN python -m service.warmup && python -c "import matplotlib.font_manager"
 
 EXPOSE 8000
 # No curl in slim images: ask /ready with the standard library.
