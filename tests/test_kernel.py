@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -178,6 +180,21 @@ def test_no_rows_raises_in_both(reference: bool) -> None:
     config = TrainConfig(X=np.empty((0, 5)), y=np.empty(0))
     with pytest.raises(ZeroDivisionError):
         run(config, reference=reference)
+
+
+LOAD = """
+import sys
+from numba.np import linalg
+probe = linalg.ensure_blas
+from service.core import kernel
+kernel.compiled()
+print("scipy.linalg" in sys.modules, linalg.ensure_blas is probe)
+"""
+
+
+def test_loading_the_kernel_skips_scipy_linalg_and_restores_numba_s_blas_probe() -> None:
+    loaded = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True)
+    assert loaded.stdout.split() == ["False", "True"], loaded.stderr
 
 
 HYPER = {
