@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import numba.core.config
@@ -38,31 +36,12 @@ def use_cache_dir(path: str | None) -> None:
         numba.core.config.reload_config()  # type: ignore[no-untyped-call]
 
 
-@contextmanager
-def without_scipy_linalg() -> Iterator[None]:
-    """Hide scipy.linalg while numba loads its registries: its BLAS probe imports it (~0.3 s).
-
-    The kernel calls no BLAS. numba then falls back to its own loops in np.convolve/correlate;
-    np.dot, np.linalg and the like still import scipy when a later compilation uses them.
-    """
-    if "scipy.linalg" in sys.modules:
-        yield
-        return
-    sys.modules["scipy.linalg"] = None  # type: ignore[assignment]  # import raises ImportError
-    try:
-        yield
-    finally:
-        if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
-            del sys.modules["scipy.linalg"]
-
-
 def warm(settings: Settings) -> Warmup:
     """Make the kernel ready and check one short run against the readable reference."""
     start = time.perf_counter()
     use_cache_dir(settings.numba_cache_dir)
     probe = TrainConfig(optimizer="adam", hyper={"bias_correction": True}, epochs=1, shuffle=True)
-    with without_scipy_linalg():
-        compiled, _ = run(probe)
+    compiled, _ = run(probe)
     seconds = time.perf_counter() - start
     reference, _ = run(probe, reference=True)
     return Warmup(seconds, kernel.cache_dir(), compiled == reference)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import importlib
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,16 +80,6 @@ def test_the_kernel_is_compiled_through_the_read_only_tolerant_path(
     monkeypatch.setattr(kernel, "jit", lambda fn, signature: calls.append((fn, signature)))
     kernel.compiled.__wrapped__()
     assert calls == [(kernel.train_epochs, kernel.SIGNATURE)]
-
-
-def test_scipy_linalg_is_hidden_while_numba_loads_and_importable_after(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delitem(sys.modules, "scipy.linalg", raising=False)
-    with warmup.without_scipy_linalg(), pytest.raises(ImportError):
-        importlib.import_module("scipy.linalg")
-    assert "scipy.linalg" not in sys.modules
-    assert importlib.import_module("scipy.linalg").__name__ == "scipy.linalg"
 
 
 def test_the_app_has_the_kernel_ready_before_it_serves_anything() -> None:
