@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
+# Start-up allocates ~200k objects that live as long as the process: collecting while
+# they pile up frees nothing and costs ~0.4 s of a start. The lifespan freezes them and resumes.
+gc.disable()
+
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,6 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures
     auth.announce(settings_of(app))
+    gc.freeze()  # no later collection scans the start-up objects
+    gc.enable()
     yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -88,6 +89,12 @@ def test_the_app_has_the_kernel_ready_before_it_serves_anything() -> None:
         assert kernel.compiled.cache_info().currsize == 1
         response = client.get("/ready")
     assert response.status_code == 200
+
+
+def test_the_garbage_collector_runs_again_once_the_app_is_ready() -> None:
+    gc.disable()  # as importing service.main does, until the lifespan has loaded everything
+    with TestClient(create_app()):
+        assert gc.isenabled()
 
 
 def test_the_warmup_command_reports_an_agreeing_kernel_and_its_cache(
