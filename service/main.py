@@ -8,6 +8,11 @@ import gc
 # they pile up frees nothing and costs ~0.4 s of a start. The lifespan freezes them and resumes.
 gc.disable()
 
+from service.startup import deferred_model_builds
+
+with deferred_model_builds():
+    import fastapi  # noqa: F401  (first import of fastapi, whose OpenAPI models wait)
+
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
