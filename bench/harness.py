@@ -41,6 +41,8 @@ def uvicorn_command(port: int, graceful: int = GRACEFUL_SECONDS) -> list[str]:
         "uvloop",
         "--http",
         "httptools",
+        "--ws",
+        "none",
         "--no-access-log",
         "--timeout-graceful-shutdown",
         str(graceful),

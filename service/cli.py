@@ -21,6 +21,9 @@ def main() -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        ws="none",  # no WebSocket route: skip importing a WebSocket library at start
         access_log=False,
         timeout_graceful_shutdown=60,  # a maximal training finishes after SIGTERM
     )
