@@ -1,8 +1,8 @@
 """The Dockerfile's image, rehearsed without Docker: ``python scripts/image_rehearsal.py``.
 
 There is no Docker engine (nor registry) here, so this runs what the image would run, read from
-the Dockerfile itself: the project installed (not editable) into a fresh venv as the build stage
-does; the final stage's ENV, its USER (as root: the same numeric uid/gid, else the current user)
+the Dockerfile itself: the build stage's COPY sources installed (pip install .) into a fresh
+venv; the final stage's ENV, its USER (as root: the same numeric uid/gid, else the current user)
 owning the image's cache folders; its last RUN (the warm-up) as that user; then its CMD (the
 port moved to a loopback one) polled with its HEALTHCHECK's own command. It fails unless the
 container would become healthy within the HEALTHCHECK's start period, run as that user, start
@@ -31,19 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGE_PATHS = ("/opt/venv", "/var/cache/backprop")
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile's final stage, continuation lines joined."""
+def stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
+    """Each stage's (INSTRUCTION, arguments), continuation lines joined."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
-    stage: list[tuple[str, str]] = []
+    found: list[list[tuple[str, str]]] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         word, _, rest = line.partition(" ")
         if word.upper() == "FROM":
-            stage = []
-        stage.append((word.upper(), rest.strip()))
-    return stage
+            found.append([])
+        found[-1].append((word.upper(), rest.strip()))
+    return found
 
 
 def last(stage: list[tuple[str, str]], name: str) -> str:
@@ -111,26 +111,35 @@ def check(ok: bool, message: str) -> bool:
     return ok
 
 
-def install(home: Path, env: dict[str, str]) -> None:
-    """The build stage: a venv at /opt/venv with the project installed from its own files."""
+def install(home: Path, build: list[tuple[str, str]], env: dict[str, str]) -> None:
+    """The build stage: its COPY sources, installed (pip install .) into a venv at /opt/venv."""
+    source = home / "src"
+    for word, rest in build:
+        if word == "COPY" and not rest.startswith("--"):
+            *names, target = rest.split()
+            for name in names:
+                into = source / target / name if target.endswith("/") else source / target
+                copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copyfile
+                into.parent.mkdir(parents=True, exist_ok=True)
+                copy(ROOT / name, into)
     venv = home / "opt" / "venv"
     python = os.environ.get("BACKPROP_REHEARSAL_PYTHON", "/usr/bin/python3.11")
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", str(ROOT)],
+        [str(venv / "bin" / "pip"), "install", "--quiet", "."],
         check=True,
         env={**os.environ, **{k: v for k, v in env.items() if k.startswith("PIP_")}},
-        cwd=home,
+        cwd=source,
     )
 
 
 def rehearse(home: Path, port: int) -> bool:
     """Install, warm, start, probe and stop the image's process; True when every check passed."""
-    stage = instructions(ROOT / "Dockerfile")
+    build, *_, stage = stages(ROOT / "Dockerfile")
     env = environment(stage, home)
     user = as_user(stage)
-    print(f"== build stage: pip install {ROOT} into {home}/opt/venv", flush=True)
-    install(home, env)
+    print(f"== build stage: the COPY sources, pip install . into {home}/opt/venv", flush=True)
+    install(home, build, env)
     caches = [Path(moved(p, home)) for p in IMAGE_PATHS[1:]]
     for folder in caches:  # the image's `install -d -o app -g app` of its cache folders
         for sub in ("", "numba", "matplotlib"):
