@@ -1,6 +1,6 @@
 """POST /train/batch of the three course optimizers vs the same three POST /train in a row.
 
-    python -m bench.batch [--port 18140] [--repeats 5]
+    python -m bench.batch [--port 18140] [--repeats 15]
 
 One uvicorn server (bench.harness) on 127.0.0.1. For the default 20 epochs and for 2000 epochs
 (about 1 M steps per run, where the kernel dominates), times the three /train requests one
@@ -45,7 +45,7 @@ def main() -> None:
     """Sequential vs batch, for two run lengths."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=18140)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
     with server(args.port), httpx.Client(base_url=f"http://{HOST}:{args.port}", timeout=120) as c:
         for epochs in (20, 2000):

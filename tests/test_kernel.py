@@ -244,3 +244,32 @@ def test_kernel_equals_reference_on_random_runs_including_divergent_ones(
     config: TrainConfig,
 ) -> None:
     assert_kernel_equals_reference(config)
+
+
+def paused(config: TrainConfig, slice_steps: int) -> tuple[Any, list[int]]:
+    """A session run to its end with a pause every ~slice_steps steps: outcome, steps at pauses."""
+    sliced = training.session(config, slice_steps)
+    pauses = []
+    while True:
+        try:
+            pauses.append(next(sliced))
+        except StopIteration as stop:
+            return stop.value, pauses
+
+
+def test_a_course_run_paused_every_three_epochs_equals_the_run_in_one_go() -> None:
+    config = TrainConfig(optimizer="adam")
+    outcome, pauses = paused(config, 3 * 506)
+    assert pauses == [506 * e for e in (3, 6, 9, 12, 15, 18, 20)]
+    assert outcome == run(config)
+
+
+@settings(max_examples=80, deadline=None)
+@given(configs(), st.integers(1, 40))
+def test_runs_paused_every_few_steps_equal_runs_in_one_go(
+    config: TrainConfig, slice_steps: int
+) -> None:
+    outcome, pauses = paused(config, slice_steps)
+    assert pauses == sorted(pauses)
+    assert outcome == run(config)
+    assert outcome == run(config, reference=True)

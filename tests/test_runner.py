@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from service.api import runner
+from service.core import training
 from service.core.errors import Overloaded
 from service.core.training import TrainConfig
 from service.main import create_app
@@ -104,3 +105,28 @@ def test_execute_refuses_with_overloaded_rather_than_queueing_without_end() -> N
                 await runner.execute(TrainConfig(epochs=1))
 
     anyio.run(scenario)
+
+
+def test_a_batch_s_runs_take_turns_and_equal_the_runs_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "SLICE_STEPS", 506 * 50)
+    turns: list[tuple[int, bool]] = []
+    advance = runner._advance
+
+    def logged(session: Any) -> tuple[bool, Any]:
+        finished, value = advance(session)
+        turns.append((id(session), finished))
+        return finished, value
+
+    monkeypatch.setattr(runner, "_advance", logged)
+    configs = [
+        TrainConfig(optimizer="adam", epochs=400),
+        TrainConfig(optimizer="momentum", epochs=300, shuffle=True, seed=3),
+        TrainConfig(optimizer="sgd", epochs=500),
+    ]
+    outcomes = anyio.run(runner.execute_many, configs)
+    assert outcomes == [training.run(config) for config in configs]
+    first_finish = next(n for n, (_, finished) in enumerate(turns) if finished)
+    assert len({session for session, _ in turns[:first_finish]}) == len(configs)
+    assert sum(finished for _, finished in turns) == len(configs)

@@ -19,15 +19,17 @@ from service.api.metrics import record_training
 from service.core.dataset import BUILTIN_ROWS
 from service.core.errors import InvalidInput, Overloaded
 from service.core.registry import resolve
-from service.core.training import TrainConfig, TrainResult, run
+from service.core.training import Session, TrainConfig, TrainResult, run, session
 from service.settings import get_settings
 
 RETRY_AFTER_SECONDS = 1
 # Worker threads run at a lower CPU priority than the event loop, so /health and short
 # requests keep answering promptly while every core trains.
 WORKER_NICENESS = 10
-# Kernel time per step relative to sgd (bench/kernel.py): a batch starts its longest runs first.
+# Kernel time per step relative to sgd (bench/kernel.py): estimates which run has most work left.
 STEP_COST = {"sgd": 1.0, "momentum": 1.0, "adam": 1.5, "adamw": 1.5, "rmsprop": 1.5, "adagrad": 1.5}
+# A batch's runs take turns on the slots in slices of about this many steps (~10 ms of sgd).
+SLICE_STEPS = 1 << 17
 Outcome = tuple[TrainResult, dict[str, Any]]
 
 
@@ -81,19 +83,30 @@ async def execute(config: TrainConfig) -> tuple[TrainResult, dict[str, Any]]:
 async def execute_many(configs: list[TrainConfig]) -> list[Outcome]:
     """Train several configurations in parallel, on as many slots as there are (results in order).
 
-    Every configuration is checked before any starts; the longest start first, so the workers
-    finish close together; a batch takes one place in the waiting line per worker, never one per
-    configuration.
+    Every configuration is checked before any starts. The runs share the slots in slices of about
+    SLICE_STEPS steps, the run with the most work left going next, so they all finish close
+    together (3 runs on 2 cores take about half their total, not the longest two end to end);
+    a batch takes one place in the waiting line per worker, never one per configuration.
     """
     for i, config in enumerate(configs):
         _check(i, config)
     admit()
+    sessions = [session(config, SLICE_STEPS) for config in configs]
+    left = [_cost(config) for config in configs]
+    waiting = set(range(len(configs)))
     outcomes: list[Outcome | None] = [None] * len(configs)
-    todo = iter(sorted(range(len(configs)), key=lambda i: -_cost(configs[i])))
 
     async def worker() -> None:
-        for i in todo:
-            outcomes[i] = await _train(configs[i])
+        while waiting:
+            i = max(waiting, key=left.__getitem__)
+            waiting.remove(i)
+            finished, value = await to_thread.run_sync(_advance, sessions[i], limiter=limiter())
+            if finished:
+                outcomes[i] = value
+                record_training(configs[i].optimizer, value[0].status, value[0].steps)
+            else:
+                left[i] = _cost(configs[i], done=value)
+                waiting.add(i)
 
     async with create_task_group() as group:
         for _ in range(min(len(configs), int(limiter().total_tokens))):
@@ -101,10 +114,19 @@ async def execute_many(configs: list[TrainConfig]) -> list[Outcome]:
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-def _cost(config: TrainConfig) -> float:
-    """Estimated kernel time of a configuration, in sgd steps."""
+def _advance(run_session: Session) -> tuple[bool, Any]:
+    """Run a session's next slice in this worker thread: (finished, steps done or its outcome)."""
+    lower_priority()
+    try:
+        return False, next(run_session)
+    except StopIteration as stop:
+        return True, stop.value
+
+
+def _cost(config: TrainConfig, done: int = 0) -> float:
+    """Estimated kernel time of a configuration's steps after the first `done`, in sgd steps."""
     rows = BUILTIN_ROWS if config.y is None else len(config.y)
-    return rows * config.epochs * STEP_COST[config.optimizer]
+    return (rows * config.epochs - done) * STEP_COST[config.optimizer]
 
 
 def _check(index: int, config: TrainConfig) -> None:

@@ -57,8 +57,10 @@ async def train_batch(
 ) -> TrainBatchResponse:
     """Train each configuration as /train would, in parallel on the CPU cores; results in order.
 
-    The example runs the course's sgd, momentum and adam. Limits: each configuration's rows and
-    epochs, and rows x epochs summed over the batch.
+    The runs take turns on the training slots in slices of about 131,072 steps, the one with the
+    most work left going next, so they finish close together. The example runs the course's sgd,
+    momentum and adam. Limits: each configuration's rows and epochs, and rows x epochs summed
+    over the batch.
     """
     check_batch(settings, [(c.rows, c.epochs) for c in body.configs])
     outcomes = await execute_many([to_config(c) for c in body.configs])

@@ -9,7 +9,7 @@ of its forward passes (before each row's update), summed in visiting order, divi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -125,8 +125,13 @@ def train_compiled(
     hyper: registry.Hyper,
     epochs: int,
     chunks: Iterator[tuple[int, np.ndarray]],
-) -> TrainResult:
-    """What train_reference returns, computed by the numba kernel (which releases the GIL)."""
+    slice_steps: int | None = None,
+) -> Generator[int, None, TrainResult]:
+    """What train_reference returns, computed by the numba kernel (which releases the GIL).
+
+    A generator: with `slice_steps` it pauses after about that many steps (whole epochs), yielding
+    the steps done so far, so that a caller can share cores between runs; the result is its return.
+    """
     train_epochs = kernel.compiled()
     code, p = kernel.flatten(name, hyper)
     X = np.ascontiguousarray(X, dtype=np.float64)
@@ -136,18 +141,39 @@ def train_compiled(
     history = np.empty(epochs, dtype=np.float64)
     counters = np.array([0, 0, -1], dtype=np.int64)  # steps, epochs done, diverged epoch
     in_file_order = np.arange(len(y), dtype=np.int64)[np.newaxis]
+    per_slice = epochs if slice_steps is None else max(1, slice_steps // max(1, len(y)))
     for count, order in chunks:
         X_c, y_c = X, y
         if count == 1 and len(y) > CHUNK_STEPS:  # an epoch of large data, maybe shuffled: gather
             X_c, y_c = X.take(order[0], axis=0), y.take(order[0])  # its rows, then read in order
             order = in_file_order
-        if not train_epochs(X_c, y_c, order, count, code, p, w, state, history, counters):
-            break
+        for start in range(0, count, per_slice):
+            k = min(per_slice, count - start)
+            piece = order if order.shape[0] == 1 else order[start : start + k]
+            if not train_epochs(X_c, y_c, piece, k, code, p, w, state, history, counters):
+                return _result(history, w0, w, counters)
+            yield int(counters[0])
+    return _result(history, w0, w, counters)
+
+
+def _result(
+    history: np.ndarray, w0: np.ndarray, w: np.ndarray, counters: np.ndarray
+) -> TrainResult:
+    """The TrainResult of the kernel's arrays."""
     steps, done, diverged = (int(c) for c in counters)
     result = TrainResult(history[:done].tolist(), list(map(float, w0)), w.tolist(), done, steps)
     if diverged < 0:
         return result
     return replace(result, status="diverged", diverged_at={"epoch": diverged, "step": steps})
+
+
+def finish(session: Generator[Any, None, Any]) -> Any:
+    """Run a generator to its end; its return value."""
+    while True:
+        try:
+            next(session)
+        except StopIteration as stop:
+            return stop.value
 
 
 @dataclass(frozen=True)
@@ -180,16 +206,30 @@ def inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return X, y, w0, rng
 
 
-def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, dict[str, Any]]:
-    """Resolve a configuration, train (compiled, or the reference), and describe the optimizer."""
+Session = Generator[int, None, tuple[TrainResult, dict[str, Any]]]
+
+
+def session(config: TrainConfig, slice_steps: int | None = None) -> Session:
+    """run(config) as a generator that pauses every ~slice_steps steps (yielding steps done).
+
+    Nothing happens until the first next(): the inputs are converted in the thread that calls it.
+    """
     hyper = registry.resolve(config.optimizer, config.hyper)
     X, y, w0, rng = inputs(config)
-    n = len(y)
-    if reference:
-        optimizer = registry.build(config.optimizer, hyper)
-        epoch_orders = orders(n, config.epochs, config.shuffle, rng)
-        result = train_reference(X, y, w0, optimizer, epoch_orders)
-    else:
-        chunks = order_chunks(n, config.epochs, config.shuffle, rng)
-        result = train_compiled(X, y, w0, config.optimizer, hyper, config.epochs, chunks)
+    chunks = order_chunks(len(y), config.epochs, config.shuffle, rng)
+    compiled = train_compiled(X, y, w0, config.optimizer, hyper, config.epochs, chunks, slice_steps)
+    result = yield from compiled
+    return result, registry.describe(config.optimizer, hyper)
+
+
+def run(config: TrainConfig, *, reference: bool = False) -> tuple[TrainResult, dict[str, Any]]:
+    """Resolve a configuration, train (compiled, or the reference), and describe the optimizer."""
+    if not reference:
+        outcome: tuple[TrainResult, dict[str, Any]] = finish(session(config))
+        return outcome
+    hyper = registry.resolve(config.optimizer, config.hyper)
+    X, y, w0, rng = inputs(config)
+    optimizer = registry.build(config.optimizer, hyper)
+    epoch_orders = orders(len(y), config.epochs, config.shuffle, rng)
+    result = train_reference(X, y, w0, optimizer, epoch_orders)
     return result, registry.describe(config.optimizer, hyper)
