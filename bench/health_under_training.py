@@ -3,7 +3,7 @@
 Run from the repository's root: ``python -m bench.health_under_training``. Starts its own uvicorn
 server on 127.0.0.1 (port 18311 unless --port), posts 4 trainings as large as the default limits
 allow (a custom dataset of BACKPROP_MAX_DATASET_ROWS rows that fits the body limit, epochs up to
-BACKPROP_MAX_TOTAL_STEPS, adam: the slowest optimizer), and probes /health every 10 ms on its own
+BACKPROP_MAX_TOTAL_STEPS, adam: the slowest optimizer), and probes /health every 5 ms on its own
 connection until the trainings end or --seconds pass; then the server is killed. With --builtin the
 trainings use the built-in dataset with the most epochs allowed (a small body, long compute).
 """
@@ -63,7 +63,7 @@ async def train(client: httpx.AsyncClient, body: bytes, outcomes: list[Any]) -> 
 
 
 async def probe(base: str, trainings: list[asyncio.Task[None]], seconds: float) -> list[float]:
-    """GET /health every 10 ms until the trainings end or time is up; latencies in ms."""
+    """GET /health every 5 ms until the trainings end or time is up; latencies in ms."""
     latencies: list[float] = []
     deadline = time.monotonic() + seconds
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
@@ -73,7 +73,7 @@ async def probe(base: str, trainings: list[asyncio.Task[None]], seconds: float) 
             latencies.append((time.perf_counter() - started) * 1e3)
             if response.status_code != 200:
                 raise RuntimeError(f"/health answered {response.status_code}")
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.005)
     return latencies
 
 

@@ -37,6 +37,7 @@ from service.api import (
     health,
     landing,
     metrics,
+    offload,
     openapi,
     plots,
     training,
@@ -114,6 +115,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.freeze()  # no later collection scans the start-up objects
     gc.enable()
     yield
+    offload.shutdown()
 
 
 def operation_id(route: APIRoute) -> str:

@@ -16,6 +16,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BACKPROP_", extra="ignore")
 
     max_body_bytes: int = Field(8 * 1024 * 1024, description="Largest request body accepted.")
+    parse_in_child_above_bytes: int = Field(
+        1024 * 1024,
+        description="Training bodies larger than this are parsed in a child process, off the "
+        "event loop (a 200,000-row dataset holds the GIL for about a second).",
+    )
     max_dataset_rows: int = Field(200_000, description="Most rows of a custom training dataset.")
     max_epochs: int = Field(10_000, description="Most epochs of one training run.")
     max_total_steps: int = Field(

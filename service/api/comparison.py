@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 
 from service.api.comparison_schemas import CompareRequest, CompareResponse
 from service.api.limits import check_training
+from service.api.offload import OffloadRoute
 from service.api.runner import execute_many
 from service.api.training import to_config
 from service.api.training_schemas import RunSettings, TrainRequest
@@ -17,7 +18,7 @@ from service.core.registry import HYPERPARAMETERS
 from service.core.training import TrainConfig, TrainResult
 from service.settings import Settings, get_settings
 
-router = APIRouter(tags=["training"])
+router = APIRouter(tags=["training"], route_class=OffloadRoute)
 RUN_FIELDS = set(RunSettings.model_fields)
 
 
@@ -32,7 +33,8 @@ class Runs:
 
 def to_configs(body: CompareRequest) -> list[TrainConfig]:
     """One core configuration per entry, all sharing the run settings (hence start and order)."""
-    shared = to_config(TrainRequest.model_validate(body.model_dump(include=RUN_FIELDS)))
+    # the run settings were validated with the body: taken as they are, not dumped and re-read
+    shared = to_config(TrainRequest.model_construct(**{n: getattr(body, n) for n in RUN_FIELDS}))
     return [
         replace(shared, optimizer=c.optimizer, hyper={n: getattr(c, n) for n in HYPERPARAMETERS})
         for c in body.configs

@@ -12,6 +12,7 @@ from service.api.comparison import run_all
 from service.api.comparison_schemas import CompareRequest
 from service.api.limits import check_training
 from service.api.media import PngUnlessSvg, image, image_responses
+from service.api.offload import OffloadRoute
 from service.api.runner import execute
 from service.api.training import to_config
 from service.api.training_schemas import TrainRequest
@@ -20,7 +21,7 @@ from service.render import loss_figure
 from service.render.spec import PNG, Curve
 from service.settings import Settings, get_settings
 
-router = APIRouter(tags=["plots"])
+router = APIRouter(tags=["plots"], route_class=OffloadRoute)
 
 LogScale = Annotated[
     bool, Query(description="Draw the loss axis on a log scale (losses are kept >= 1e-200).")

@@ -24,7 +24,7 @@ from starlette.responses import Response
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
-def _is_json(content_type: str | None) -> bool:
+def is_json(content_type: str | None) -> bool:
     """application/json or application/*+json, as FastAPI decides whether to parse a body."""
     if not content_type:
         return False
@@ -66,7 +66,7 @@ class JsonBodyRoute(APIRoute):
                 missing = {"type": "missing", "loc": ("body",), "msg": "Field required"}
                 raise RequestValidationError([{**missing, "input": None}])
             try:
-                if _is_json(request.headers.get("content-type")):
+                if is_json(request.headers.get("content-type")):
                     body = body_model.model_validate_json(raw)
                 else:  # FastAPI validates the bytes themselves, which a model refuses
                     body = body_model.model_validate(raw, from_attributes=True)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from service.api.limits import check_batch, check_training
+from service.api.offload import OffloadRoute
 from service.api.runner import execute, execute_many
 from service.api.training_schemas import (
     TrainBatchRequest,
@@ -19,7 +20,7 @@ from service.core.registry import HYPERPARAMETERS
 from service.core.training import TrainConfig
 from service.settings import Settings, get_settings
 
-router = APIRouter(tags=["training"])
+router = APIRouter(tags=["training"], route_class=OffloadRoute)
 
 
 def to_config(body: TrainRequest) -> TrainConfig:
