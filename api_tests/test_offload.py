@@ -77,3 +77,31 @@ def test_malformed_json_parsed_in_the_child_gets_the_same_problem(
     child = client.post("/train", content=raw, headers=headers)
     assert child.status_code == usual.status_code
     assert child.json() == usual.json()
+
+
+class BrokenPool:
+    """An executor whose child died."""
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        """Fail as a dead process pool does."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        raise BrokenProcessPool("the child died")
+
+    def shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing left to stop."""
+
+
+def test_when_the_child_fails_the_body_is_parsed_in_process_from_then_on(
+    client: Any, override: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.api import offload
+
+    body = {"epochs": 2, "data": dataset(20)}
+    usual = client.post("/train", json=body)
+    override(parse_in_child_above_bytes=0)
+    monkeypatch.setattr(offload, "_executor", BrokenPool())
+    monkeypatch.setattr(offload, "FAILURES", [])
+    first, second = client.post("/train", json=body), client.post("/train", json=body)
+    assert first.json() == second.json() == usual.json()
+    assert offload.FAILURES == ["BrokenProcessPool('the child died')"]

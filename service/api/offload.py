@@ -6,7 +6,9 @@ is answered. Above BACKPROP_PARSE_IN_CHILD_ABOVE_BYTES an `OffloadRoute` hands t
 one child process, which parses it as FastAPI would (`json.loads`, then the route's model, so the
 errors are the same) and returns the model with each custom dataset as numpy arrays (which cross
 the process boundary as plain bytes). The route then runs FastAPI's own handler, which takes the
-model as already parsed. A child that fails leaves the request to FastAPI's path.
+model as already parsed. If the child fails (e.g. it cannot start: multiprocessing's spawn
+re-imports the server's __main__ script, which must be importable), this request and the later
+ones take FastAPI's path.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -34,19 +38,40 @@ from service.settings import settings_of
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 Parsed = tuple[BaseModel | None, list[dict[str, Any]]]
+FAILURES: list[str] = []  # why the child is no longer used in this process, if it failed
 
 
-@cache
+_executor: ProcessPoolExecutor | None = None
+
+
 def pool() -> ProcessPoolExecutor:
     """The child process (started on first use; spawned, as forking a threaded server is unsafe)."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    global _executor
+    if _executor is None:
+        context = multiprocessing.get_context("spawn")
+        _executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+        )
+    return _executor
 
 
 def shutdown() -> None:
-    """Stop the child, if one was started."""
-    if pool.cache_info().currsize:
-        pool().shutdown(wait=False, cancel_futures=True)
-        pool.cache_clear()
+    """Stop the child, if one was started, and wait for it (the server may die by its signal)."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True, cancel_futures=True)
+        _executor = None
+
+
+def watch_parent(parent: int) -> None:
+    """In the child: exit as soon as the server process is gone, even if it was killed."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def parse(model: type[BaseModel], raw: bytes) -> Parsed:
@@ -89,10 +114,13 @@ def body_model(route: APIRoute) -> type[BaseModel] | None:
 
 async def parsed_in_child(model: type[BaseModel], raw: bytes) -> BaseModel | None:
     """The model parsed in the child; None when the child could not do it."""
+    if FAILURES:
+        return None
     try:
         value, errors = await asyncio.get_running_loop().run_in_executor(pool(), parse, model, raw)
-    except Exception:  # a broken or stopped child: FastAPI's path still answers
-        log.exception("parsing a large body in the child failed; parsing it here")
+    except Exception as exc:  # e.g. the child could not start: FastAPI's path answers from now on
+        log.exception("the child process failed; large bodies are parsed in this process from now")
+        FAILURES.append(repr(exc))
         shutdown()
         return None
     if errors:
