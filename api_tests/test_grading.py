@@ -212,6 +212,16 @@ def test_gradcheck_one_sided_difference_is_diagnosed(client: Any) -> None:
     assert all("one-sided difference" in i["message"] for i in wrong)
 
 
+def test_gradcheck_at_a_flat_point_grades_a_zero_difference(client: Any) -> None:
+    # x = 0, tanh and sigmoid saturated at 1.0, w9 = 0, y = 1: the loss is 0, every gradient is 0,
+    # and with eps a power of two all nine weights perturbed at once also give exactly 0 (0/0).
+    case = {"w": [0, 0, 0, 0, 0, 5, 0, 50, 0], "x": [0] * 5, "y": 1.0, "eps": 2.0**-20}
+    result = grade(client, {"task": "gradcheck", "case": case, "submission": {"difference": 0.5}})
+    assert not item(result, "difference")["passed"]
+    right = grade(client, {"task": "gradcheck", "case": case, "submission": {"difference": 0.0}})
+    assert item(right, "difference")["passed"]
+
+
 DATA_RNG = np.random.default_rng(7)
 TRAIN_X = DATA_RNG.normal(size=(30, 5))
 TRAIN_Y = np.array([students.forward(x, 0.0, [1.0] * 9)["y_pred"] for x in TRAIN_X])

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from service.core.errors import NumericalOverflow
-from service.core.gradcheck import relative_difference
+from service.core.gradcheck import norm_ratio, relative_difference
 from service.core.grading import Value, Variant
 from service.core.graph import GRADIENT_NAMES, Cache, backward, forward, loss
 
@@ -211,12 +211,13 @@ def gradcheck_variants(
         norm_g = math.hypot(*g)
         spread = math.hypot(*(gi - at_once for gi in g))
         for norm_n in (abs(at_once), 3.0 * abs(at_once)):  # a scalar n, or n broadcast to 9 entries
+            difference = norm_ratio(spread, norm_g + norm_n)
             variants.append(
                 Variant(
                     "all_weights_perturbed_at_once",
                     "all nine weights perturbed at once, which gives one number (a directional "
                     "derivative); perturb one weight at a time, the others held fixed",
-                    {**numerical_items([at_once] * 9), "difference": spread / (norm_g + norm_n)},
+                    {**numerical_items([at_once] * 9), "difference": difference},
                 )
             )
         for sign, side in ((1.0, "(L(w + eps) - L(w)) / eps"), (-1.0, "(L(w) - L(w - eps)) / eps")):

@@ -42,11 +42,16 @@ def numerical_gradient(
 
 def relative_difference(g: Sequence[float], n: Sequence[float]) -> float:
     """||g - n|| / (||g|| + ||n||), and 0 when both are exactly zero."""
+    spread = math.hypot(*(gi - ni for gi, ni in zip(g, n, strict=True)))
+    return norm_ratio(spread, math.hypot(*g) + math.hypot(*n))
+
+
+def norm_ratio(spread: float, denominator: float) -> float:
+    """spread / (sum of two norms): 0 when both norms are zero; overflow is NumericalOverflow."""
+    if denominator == 0.0:
+        return 0.0
     try:
-        denominator = math.hypot(*g) + math.hypot(*n)
-        if denominator == 0.0:
-            return 0.0
-        difference = math.hypot(*(gi - ni for gi, ni in zip(g, n, strict=True))) / denominator
+        difference = spread / denominator
     except OverflowError:
         difference = math.inf
     if not math.isfinite(difference):
