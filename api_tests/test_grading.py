@@ -152,6 +152,14 @@ def _difference(g: list[float], n: Any) -> float:
     return float(np.linalg.norm(g_ - n_) / (np.linalg.norm(g_) + np.linalg.norm(n_)))
 
 
+def test_backward_where_exp_underflows_to_zero_is_graded(client: Any) -> None:
+    case = {"w": [0.1] * 5 + [-1000.0] + [0.1] * 3, "row": 0}  # exp(a*a - 1000) == 0.0
+    submission = {"dw6": 0.5, "dw7": 1.0, "dw8": 2.0}
+    result = grade(client, {"task": "backward", "case": case, "submission": submission})
+    assert not item(result, "dw6")["passed"]
+    assert item(result, "dw6")["submitted"] == 0.5
+
+
 def test_gradcheck_of_the_right_numbers_passes(client: Any) -> None:
     n = _numerical(W, 1e-7)
     g = list(students.backward(X, Y, W).values())

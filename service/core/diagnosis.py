@@ -169,7 +169,7 @@ def backward_variants(c: Cache, submitted: Submitted) -> list[Variant]:
     if "dw7" in s:
         mine = tanh_branch(c, s["dw7"])
         variants.append(_follows("your own dw7", {k: mine[k] for k in ("dw6", "dw1", "dw2")}))
-    if "dw6" in s:
+    if "dw6" in s and c.exp != 0.0:  # exp underflows to 0 for a*a + w6 below about -745
         mine = tanh_branch(c, s["dw6"] / c.exp)
         variants.append(_follows("your own dw6", {k: mine[k] for k in ("dw1", "dw2")}))
     if "dw8" in s:
