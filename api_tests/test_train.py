@@ -219,3 +219,24 @@ def test_train_rejects_bad_configurations(client: Any, body: dict[str, Any], fra
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert fragment in response.json()["detail"]
+
+
+HUGE = {"X": [[1e200, 1, 2, 3, 4], [-1e200, 2, 3, 4, 5], [3e200, 0, 0, 0, 0]], "y": [1, 2, 3]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/train", {"data": HUGE, "standardize": True}),
+        ("/compare", {"data": HUGE, "standardize": True}),
+        ("/train/batch", {"configs": [{}, {"data": HUGE, "standardize": True}]}),
+    ],
+)
+def test_features_too_large_to_standardize_are_a_422_naming_the_step(
+    client: Any, path: str, body: Any
+) -> None:
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["type"] == "/problems/numerical-overflow"
+    assert "z-score" in response.json()["detail"]

@@ -108,10 +108,19 @@ async def execute_many(configs: list[TrainConfig]) -> list[Outcome]:
                 left[i] = _cost(configs[i], done=value)
                 waiting.add(i)
 
-    async with create_task_group() as group:
-        for _ in range(min(len(configs), int(limiter().total_tokens))):
-            group.start_soon(worker)
+    try:
+        async with create_task_group() as group:
+            for _ in range(min(len(configs), int(limiter().total_tokens))):
+                group.start_soon(worker)
+    except BaseExceptionGroup as failed:  # a worker's error (e.g. a 422) as the caller would see it
+        raise first(failed) from None
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def first(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first exception in a (nested) exception group."""
+    inner = group.exceptions[0]
+    return first(inner) if isinstance(inner, BaseExceptionGroup) else inner
 
 
 def _advance(run_session: Session) -> tuple[bool, Any]:

@@ -54,7 +54,15 @@ def standardize(X: np.ndarray) -> np.ndarray:
     """Z-score each column with the population std, as the course's features were made."""
     from sklearn.preprocessing import StandardScaler  # imported on first use: it takes seconds
 
-    return np.asarray(StandardScaler().fit_transform(X), dtype=np.float64)
+    overflow = NumericalOverflow("standardize", "The features are too large to z-score in float64.")
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            Z = np.asarray(StandardScaler().fit_transform(X), dtype=np.float64)
+    except FloatingPointError:
+        raise overflow from None
+    if not np.isfinite(Z).all():
+        raise overflow
+    return Z
 
 
 def train_reference(
