@@ -19,6 +19,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.problems import send_problem
+from service.api.routing import is_json
 from service.settings import settings_of
 
 _QUOTED = re.compile(rb'"([^"]*)"(\s*:)?')
@@ -79,10 +80,8 @@ def loads(body: bytes) -> Any:
 
 
 def _is_json(content_type: bytes) -> bool:
-    media = content_type.split(b";", 1)[0].strip().lower()
-    return media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    )
+    """routing.is_json of a raw header value."""
+    return is_json(content_type.decode("latin-1"))
 
 
 class BodyGuard:
