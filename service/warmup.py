@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numba.core.config
 
-from service.core import kernel
-from service.core.training import TrainConfig, run
+from service.core.training import kernel
+from service.core.training.loop import TrainConfig, run
+from service.core.training.registry import resolve
 from service.settings import Settings, get_settings
 
 
@@ -40,10 +41,10 @@ def warm(settings: Settings) -> Warmup:
     """Make the kernel ready and check one short run against the readable reference."""
     start = time.perf_counter()
     use_cache_dir(settings.numba_cache_dir)
-    probe = TrainConfig(optimizer="adam", hyper={"bias_correction": True}, epochs=1, shuffle=True)
-    compiled, _ = run(probe)
+    probe = TrainConfig(resolve("adam", {"bias_correction": True}), epochs=1, shuffle=True)
+    compiled = run(probe)
     seconds = time.perf_counter() - start
-    reference, _ = run(probe, reference=True)
+    reference = run(probe, reference=True)
     return Warmup(seconds, kernel.cache_dir(), compiled == reference)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 from anyio import to_thread
-from fastapi import Depends, Header
+from fastapi import Header
 from fastapi.responses import Response
 
 from service.render.spec import PNG, SVG
@@ -43,15 +43,13 @@ def negotiate(accept: str | None, default: str) -> str:
     return other if _quality(other, ranges) > _quality(default, ranges) else default
 
 
-def _accepting(default: str) -> Callable[[str | None], str]:
+def accepting(default: str) -> Callable[[str | None], str]:
+    """A dependency answering the image type the Accept header prefers (deps.py names them)."""
+
     def image_type(accept: Annotated[str | None, Header(include_in_schema=False)] = None) -> str:
         return negotiate(accept, default)
 
     return image_type
-
-
-PngUnlessSvg = Annotated[str, Depends(_accepting(PNG))]
-SvgUnlessPng = Annotated[str, Depends(_accepting(SVG))]
 
 
 def _encode(media_type: str, draw: Callable[[], Figure]) -> bytes:

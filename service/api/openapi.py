@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from service.api.auth import SCHEME, is_public
-from service.api.problems import PROBLEM, Problem
+from service.api.middleware.auth import SCHEME, is_public
+from service.api.schemas.problem import PROBLEM, Problem
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # What the ASGI layers and the error handler add to every operation they apply to.

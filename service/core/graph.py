@@ -7,7 +7,7 @@ floats: this is what reproduces the course's numbers bit-for-bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from service.core.errors import NumericalOverflow
@@ -75,22 +75,67 @@ def forward(x: Sequence[float], y: float, w: Sequence[float]) -> Cache:
     return Cache(x, float(y), w, a, e, tanh, q, sin, sig, y_pred, loss, dy_pred)
 
 
-def backward(c: Cache) -> tuple[float, ...]:
-    """Chain rule from dL/dy_pred back to dw1..dw9, one line per stage."""
+class Adjoints(NamedTuple):
+    """dL/d(stage) for every stage of the backward pass, and the weights' gradients dw1..dw9."""
+
+    y_pred: float
+    sigmoid: float
+    sigmoid_in: float  # dL/d(sin*q + w8)
+    sin: float
+    q: float
+    tanh: float
+    tanh_in: float  # dL/d(exp + w7)
+    exp: float
+    exp_in: float  # dL/d(a*a + w6)
+    a: float
+    weights: tuple[float, ...]
+
+
+# The local derivatives backward multiplies by, by the name of the stage they belong to.
+LOCAL_SITES = ("w9", "sigmoid", "sin", "tanh", "square")
+
+
+def adjoints(
+    c: Cache,
+    local: Mapping[str, float] | None = None,
+    given: Mapping[str, float] | None = None,
+) -> Adjoints:
+    """The chain rule from dL/dy_pred back to dw1..dw9, one line per stage.
+
+    `local` replaces a stage's local derivative (a key of LOCAL_SITES) and `given` a stage's
+    upstream gradient (a field of Adjoints): the wrong versions the grader compares with. Without
+    them this is the backward pass, and every product is evaluated left to right as written.
+    """
     f1, f2, f3, f4, f5 = c.x
     w3, w9 = c.w[2], c.w[8]
-    dw9 = c.dy_pred * c.sigmoid  # y_pred = tanh + w9*sigmoid
-    ds = c.dy_pred * w9 * c.sigmoid * (1.0 - c.sigmoid)  # sigmoid: σ' = σ(1-σ)
-    dw8 = ds
-    dw3 = ds * c.q * math.cos(w3 * f3) * f3  # sin(w3*f3): derivative cos(w3*f3)*f3
-    dw4 = ds * c.sin * f4  # q = w4*f4 + w5*f5
-    dw5 = ds * c.sin * f5
-    dt = c.dy_pred * (1.0 - c.tanh * c.tanh)  # tanh: 1 - tanh^2
-    dw7 = dt
-    dw6 = dt * c.exp  # exp: its own derivative
-    dw1 = dw6 * 2.0 * c.a * f1  # a*a: 2a, then a = w1*f1 + w2*f2
-    dw2 = dw6 * 2.0 * c.a * f2
-    grads = (dw1, dw2, dw3, dw4, dw5, dw6, dw7, dw8, dw9)
+    local, given = local or {}, given or {}
+    dy_pred = c.dy_pred
+    dw9 = dy_pred * c.sigmoid  # y_pred = tanh + w9*sigmoid
+    dsigmoid = given.get("sigmoid", dy_pred * local.get("w9", w9))
+    sig_local = local.get("sigmoid")  # sigmoid: σ' = σ(1-σ)
+    ds = dsigmoid * c.sigmoid * (1.0 - c.sigmoid) if sig_local is None else dsigmoid * sig_local
+    ds = given.get("sigmoid_in", ds)
+    dsin = ds * c.q  # sin*q + w8
+    dq = ds * c.sin
+    dw3 = dsin * local.get("sin", math.cos(w3 * f3)) * f3  # sin(w3*f3): cos(w3*f3)*f3
+    dw4 = dq * f4  # q = w4*f4 + w5*f5
+    dw5 = dq * f5
+    dtanh = given.get("tanh", dy_pred)
+    dt = dtanh * local.get("tanh", 1.0 - c.tanh * c.tanh)  # tanh: 1 - tanh^2
+    dt = given.get("tanh_in", dt)
+    dexp = dt  # exp + w7
+    dz = given.get("exp_in", dexp * c.exp)  # exp: its own derivative
+    square = local.get("square")
+    da = dz * 2.0 * c.a if square is None else dz * square  # a*a: 2a
+    dw1 = da * f1  # a = w1*f1 + w2*f2
+    dw2 = da * f2
+    weights = (dw1, dw2, dw3, dw4, dw5, dz, dt, ds, dw9)  # dw6 = dz, dw7 = dt, dw8 = ds
+    return Adjoints(dy_pred, dsigmoid, ds, dsin, dq, dtanh, dt, dexp, dz, da, weights)
+
+
+def backward(c: Cache) -> tuple[float, ...]:
+    """dw1..dw9 by the chain rule (`adjoints`); NumericalOverflow naming a non-finite one."""
+    grads = adjoints(c).weights
     for name, g in zip(GRADIENT_NAMES, grads, strict=True):
         _check(name, g)
     return grads

@@ -1,6 +1,7 @@
 """The graph's structure (nodes, edges, formulas) and each node's value and gradient at a point.
 
-A node's gradient is dL/d(node), the number the course's picture writes under it. Leaves are the
+A node's gradient is dL/d(node), the number the course's picture writes under it, read from the
+backward pass's stages (graph.adjoints), not derived again here. Leaves are the
 features f1..f5, the target y and the weights w1..w9; only the weights get a gradient.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from service.core.graph import Cache
+from service.core.graph import Adjoints, Cache
 
 
 @dataclass(frozen=True)
@@ -75,22 +76,19 @@ class Reading:
     gradient: float | None
 
 
-def read(cache: Cache, grads: tuple[float, ...]) -> dict[str, Reading]:
+def read(cache: Cache, adjoint: Adjoints) -> dict[str, Reading]:
     """Every node's value and gradient at the point of a forward cache and its backward pass."""
-    dw1, dw2, dw3, dw4, dw5, dw6, dw7, dw8, dw9 = grads
-    # An operation's gradient is its local derivative times the gradient of the sum it feeds,
-    # which backward() already holds as the gradient of the weight added in that same sum.
     gradient = {
         "loss": 1.0,
-        "y_pred": cache.dy_pred,
-        "tanh": cache.dy_pred,  # y_pred = tanh + w9*sigmoid
-        "sigmoid": cache.dy_pred * cache.w[8],
-        "exp": dw7,  # d(exp + w7)/dexp = 1
-        "a": dw6 * 2.0 * cache.a,  # d(a*a + w6)/da = 2a
-        "sin": dw8 * cache.q,  # d(sin*q + w8)/dsin = q
-        "q": dw8 * cache.sin,  # d(sin*q + w8)/dq = sin
+        "y_pred": adjoint.y_pred,
+        "tanh": adjoint.tanh,
+        "sigmoid": adjoint.sigmoid,
+        "exp": adjoint.exp,
+        "a": adjoint.a,
+        "sin": adjoint.sin,
+        "q": adjoint.q,
     }
-    gradient |= zip(WEIGHT_NAMES, grads, strict=True)
+    gradient |= zip(WEIGHT_NAMES, adjoint.weights, strict=True)
     value = dict(zip(FEATURE_NAMES, cache.x, strict=True))
     value |= zip(WEIGHT_NAMES, cache.w, strict=True)
     value |= {op.name: getattr(cache, op.name) for op in OPERATIONS}

@@ -1,0 +1,89 @@
+"""Bearer-key authentication (BACKPROP_API_KEYS), as pure ASGI middleware.
+
+With no keys configured the service is open (and says so in the log at start). With keys, every
+path except the public ones needs `Authorization: Bearer <key>`; the key is compared with every
+configured key in constant time, and is never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.api.errors import send_problem
+from service.settings import Settings, settings_of
+
+log = logging.getLogger("service.auth")
+
+# Probes, metrics, the API description and the pages that render it; nothing here reads data.
+PUBLIC_PATHS = frozenset(
+    {
+        "/",
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/favicon.ico",
+    }
+)
+PUBLIC_PREFIXES = ("/static/", "/static-offline-docs/")
+SCHEME = "bearer"
+
+
+def is_public(path: str) -> bool:
+    """Whether a path is served without a key."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+def announce(settings: Settings) -> None:
+    """Log at start whether keys are required (how many, never which)."""
+    if settings.api_keys:
+        log.info("API keys required on non-public paths (%d configured)", len(settings.api_keys))
+    else:
+        log.warning("BACKPROP_API_KEYS is not set: every endpoint is open to anyone")
+
+
+def _bearer(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            return token.strip() if scheme.lower() == b"bearer" else None
+    return None
+
+
+def _known(token: bytes, settings: Settings) -> bool:
+    """Constant-time comparison against every key (no early exit on a match)."""
+    found = False
+    for key in settings.api_keys:
+        found |= hmac.compare_digest(token, key.get_secret_value().encode())
+    return found
+
+
+class ApiKeyAuth:
+    """Answer 401 (problem+json, WWW-Authenticate: Bearer) without a valid key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or is_public(scope["path"]):
+            return await self.app(scope, receive, send)
+        settings = settings_of(scope["app"])
+        if not settings.api_keys:
+            return await self.app(scope, receive, send)
+        token = _bearer(scope)
+        if token and _known(token, settings):
+            return await self.app(scope, receive, send)
+        if token is None:
+            detail = "This endpoint needs the header 'Authorization: Bearer <key>'."
+            challenge = 'Bearer realm="backprop-service"'
+        else:
+            detail = "The bearer key is not valid."
+            challenge = 'Bearer realm="backprop-service", error="invalid_token"'
+        headers = {"WWW-Authenticate": challenge}
+        await send_problem(send, 401, "Unauthorized", detail, "unauthorized", headers)

@@ -1,0 +1,173 @@
+"""Request bodies: at most BACKPROP_MAX_BODY_BYTES, JSON only, parseable, no duplicate keys.
+
+`BodyGuard` is pure ASGI middleware. A declared Content-Length over the limit is refused at
+once; a streamed body is counted as it arrives and refused the moment it passes the limit, so
+neither is read to the end. A body within the limit must parse as UTF-8 JSON (orjson, or
+Python's parser for what orjson refuses) without a key repeated in one object; anything else is
+a 400 here, before FastAPI's parser (which would take the last duplicate and turn deep nesting
+into a RecursionError). NaN, Infinity and 1e309 do parse: the strict schemas then reject them
+with a 422 naming the field. The body then reaches the app unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.errors import send_problem
+from service.api.route_classes.json_body import is_json
+from service.settings import settings_of
+
+_QUOTED = re.compile(rb'"([^"]*)"(\s*:)?')
+
+
+class MalformedJson(ValueError):
+    """The body is not one JSON document without duplicate keys."""
+
+
+class _Disconnected(Exception):
+    """The client went away while sending the body."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedJson(f"the key {key[:40]!r} appears twice in one object")
+            seen.add(key)
+    return value
+
+
+def _loads_exactly(body: bytes) -> Any:
+    """Python's parser: slower, but it sees duplicate keys and takes NaN, Infinity and 1e309."""
+    try:
+        return json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except MalformedJson:
+        raise
+    except UnicodeDecodeError:
+        raise MalformedJson("it is not valid UTF-8") from None
+    except RecursionError:
+        raise MalformedJson("it is nested too deeply") from None
+    except ValueError as exc:
+        raise MalformedJson(str(exc)) from None
+
+
+def _check_keys(body: bytes) -> None:
+    """Raise MalformedJson on a key repeated within one object."""
+    if b"\\" not in body:
+        # Without escapes every '"' delimits a string, so this lists each key as written.
+        keys = [key for key, colon in _QUOTED.findall(body) if colon]
+        if len(keys) == len(set(keys)):
+            return
+    _loads_exactly(body)  # exact, and only when a duplicate is possible
+
+
+def loads(body: bytes) -> Any:
+    """Parse a body, or raise MalformedJson saying why (never quoting the body)."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        # NaN, Infinity and 1e309 parse here, so the schema rejects them naming the field.
+        return _loads_exactly(body)
+    _check_keys(body)
+    return value
+
+
+def _is_json(content_type: bytes) -> bool:
+    """routing.is_json of a raw header value."""
+    return is_json(content_type.decode("latin-1"))
+
+
+class BodyGuard:
+    """Refuse bodies that are too large (413), not JSON (415) or malformed JSON (400)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = settings_of(scope["app"]).max_body_bytes
+        length: int | None = None
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+            elif name == b"content-type":
+                content_type = value
+        if length == 0:
+            return await self.app(scope, receive, send)
+        if length == -1:
+            return await send_problem(
+                send, 400, "Bad request", "Content-Length is not a number.", "bad-request"
+            )
+        if length is not None and length > limit:
+            return await _too_large(send, limit)
+        if length is not None and not _is_json(content_type):
+            return await _not_json(send)
+        try:
+            body = await _read(receive, limit)
+        except _Disconnected:
+            return  # nobody is left to answer
+        if body is None:
+            return await _too_large(send, limit)
+        if body:
+            if not _is_json(content_type):
+                return await _not_json(send)
+            try:
+                loads(body)
+            except MalformedJson as exc:
+                detail = f"The body is not valid JSON: {exc}."
+                return await send_problem(send, 400, "Malformed JSON", detail, "malformed-json")
+        await self.app(scope, _replay(body, receive), send)
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it passes the limit (the rest is never read)."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that yields the buffered body once, then whatever the client sends next."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    detail = f"The request body is larger than {limit} bytes (BACKPROP_MAX_BODY_BYTES)."
+    await send_problem(
+        send, 413, "Request body too large", detail, "body-too-large", {"Connection": "close"}
+    )
+
+
+async def _not_json(send: Send) -> None:
+    detail = "Send the body as JSON, with 'Content-Type: application/json'."
+    title = "Unsupported media type"
+    await send_problem(send, 415, title, detail, "unsupported-media-type", {"Connection": "close"})

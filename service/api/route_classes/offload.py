@@ -1,0 +1,150 @@
+"""Large JSON bodies are parsed and validated in a child process, not on the event loop.
+
+Parsing a custom dataset of 200,000 rows (5.5 MiB) makes a million Python floats, and pydantic
+holds the GIL while it validates them: about a second in which no other request of the process
+is answered. Above BACKPROP_PARSE_IN_CHILD_ABOVE_BYTES an `OffloadRoute` hands the raw body to
+one child process, which parses it as FastAPI would (`json.loads`, then the route's model, so the
+errors are the same) and returns the model with each custom dataset as numpy arrays (which cross
+the process boundary as plain bytes). The route then runs FastAPI's own handler, which takes the
+model as already parsed. If the child fails (e.g. it cannot start: multiprocessing's spawn
+re-imports the server's __main__ script, which must be importable), this request and the later
+ones take FastAPI's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.api.route_classes.json_body import is_json
+from service.api.schemas.training import CustomData
+from service.settings import settings_of
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+Parsed = tuple[BaseModel | None, list[dict[str, Any]]]
+FAILURES: list[str] = []  # why the child is no longer used in this process, if it failed
+
+
+_executor: ProcessPoolExecutor | None = None
+
+
+def pool() -> ProcessPoolExecutor:
+    """The child process (started on first use; spawned, as forking a threaded server is unsafe)."""
+    global _executor
+    if _executor is None:
+        context = multiprocessing.get_context("spawn")
+        _executor = ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+        )
+    return _executor
+
+
+def shutdown() -> None:
+    """Stop the child, if one was started, and wait for it (the server may die by its signal)."""
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True, cancel_futures=True)
+        _executor = None
+
+
+def watch_parent(parent: int) -> None:
+    """In the child: exit as soon as the server process is gone, even if it was killed."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def parse(model: type[BaseModel], raw: bytes) -> Parsed:
+    """In the child: the body as FastAPI parses it, datasets as arrays; or the errors it reports."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
+        return None, [error]
+    try:
+        value = model.model_validate(data, from_attributes=True)  # as FastAPI validates a body
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        return None, [{**e, "loc": ("body", *e["loc"])} for e in errors]
+    return as_arrays(value), []
+
+
+def as_arrays(value: Any) -> Any:
+    """`value` with every CustomData's X and y as float64 arrays (not validated again)."""
+    if isinstance(value, CustomData):
+        X, y = np.asarray(value.X, dtype=np.float64), np.asarray(value.y, dtype=np.float64)
+        # Arrays stand in for the validated lists: their one reader, to_config, takes either.
+        return CustomData.model_construct(X=X, y=y)  # type: ignore[arg-type]
+    if isinstance(value, list):
+        return [as_arrays(item) for item in value]
+    if isinstance(value, BaseModel):
+        update = {name: as_arrays(getattr(value, name)) for name in type(value).model_fields}
+        return value.model_copy(update=update)
+    return value
+
+
+def body_model(route: APIRoute) -> type[BaseModel] | None:
+    """The pydantic model a route takes as its whole JSON body, if it takes one."""
+    params = route.dependant.body_params
+    annotation = params[0].field_info.annotation if len(params) == 1 else None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+async def parsed_in_child(model: type[BaseModel], raw: bytes) -> BaseModel | None:
+    """The model parsed in the child; None when the child could not do it."""
+    if FAILURES:
+        return None
+    try:
+        value, errors = await asyncio.get_running_loop().run_in_executor(pool(), parse, model, raw)
+    except Exception as exc:  # e.g. the child could not start: FastAPI's path answers from now on
+        log.exception("the child process failed; large bodies are parsed in this process from now")
+        FAILURES.append(repr(exc))
+        shutdown()
+        return None
+    if errors:
+        raise RequestValidationError(errors)
+    return value
+
+
+class OffloadRoute(APIRoute):
+    """An APIRoute whose large JSON bodies are parsed in the child process."""
+
+    def get_route_handler(self) -> Handler:
+        """FastAPI's handler, given the parsed model when the body is large."""
+        handler = super().get_route_handler()
+        model = body_model(self)
+        if model is None:
+            return handler
+
+        async def offloaded(request: Request) -> Response:
+            raw = await request.body()  # FastAPI's handler reads it again from the cache
+            large = len(raw) > settings_of(request.app).parse_in_child_above_bytes
+            if large and is_json(request.headers.get("content-type")):
+                value = await parsed_in_child(model, raw)
+                if value is not None:
+                    request._json = value  # Request.json() answers this; FastAPI takes it as is
+            return await handler(request)
+
+        return offloaded

@@ -1,0 +1,195 @@
+"""Routes of grading: an auto-grader sends a student's answer and gets a score and feedback.
+
+The route validates, hands the case to the core's grader (training cases with a trainer backed by
+the training pool), counts the verdict and renders the requested platform format. A batch's items
+are validated one by one: a malformed item is answered `gradable: false` and the rest graded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Body
+from pydantic import TypeAdapter, ValidationError
+
+from service.api import training_pool
+from service.api.counters import record_grade
+from service.api.deps import SettingsDep
+from service.api.errors import field_errors
+from service.api.grade_formats import GradeResponse, provenance, render
+from service.api.route_classes.offload import OffloadRoute
+from service.api.schemas.base import COURSE_W
+from service.api.schemas.grade_results import BatchEntry, GradeBatchResponse
+from service.api.schemas.grading import (
+    GradcheckGrade,
+    GradeBatchRequest,
+    GradeRequest,
+    TrainGrade,
+)
+from service.core.errors import BackpropError, LimitExceeded
+from service.core.grading import tasks
+from service.core.grading.policy import Grade
+from service.core.graph import GRADIENT_NAMES
+from service.core.selfcheck import REFERENCE_FORWARD, REFERENCE_GRADIENTS
+from service.core.training.loop import TrainResult
+from service.settings import Settings
+
+# A grading case can carry a training dataset as large as /train's: the same large-body path.
+router = APIRouter(tags=["grading"], route_class=OffloadRoute)
+REQUEST = TypeAdapter[Any](GradeRequest)
+
+ROW0 = {"w": COURSE_W, "row": 0}
+COURSE_FORWARD = dict(REFERENCE_FORWARD)
+COURSE_GRADIENTS = dict(zip(GRADIENT_NAMES, REFERENCE_GRADIENTS, strict=True))
+COURSE_SGD_3_EPOCHS = [0.6971190975160021, 0.34157827684854475, 0.18041209251675192]
+
+
+def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "value": value}
+
+
+EXAMPLES = {
+    "forward": _example(
+        "Forward at the course's point, the course's values: full score",
+        {"task": "forward", "case": ROW0, "submission": COURSE_FORWARD},
+    ),
+    "forward_wrong": _example(
+        "Forward with dy_pred's sign flipped: diagnosed",
+        {
+            "task": "forward",
+            "case": ROW0,
+            "submission": {**COURSE_FORWARD, "dy_pred": 1.9285278284819143},
+            "reveal_expected": True,
+        },
+    ),
+    "backward": _example(
+        "Backward: the course's gradients at 6 decimals, as Gradescope results.json",
+        {"task": "backward", "case": ROW0, "submission": COURSE_GRADIENTS, "format": "gradescope"},
+    ),
+    "gradcheck": _example(
+        "Gradient check at the course's point, as PrairieLearn results",
+        {
+            "task": "gradcheck",
+            "case": {**ROW0, "eps": 1e-7},
+            "submission": {"difference": 4.169157213438978e-10},
+            "format": "prairielearn",
+        },
+    ),
+    "train": _example(
+        "Training: the course's vanilla SGD, 3 epochs",
+        {
+            "task": "train",
+            "case": {"optimizer": "sgd", "epochs": 3, "seed": 0},
+            "submission": {"loss_history": COURSE_SGD_3_EPOCHS},
+        },
+    ),
+}
+
+
+@router.post("/grade", summary="Grade one submission of forward, backward, gradcheck or train")
+async def grade(
+    body: Annotated[
+        GradeRequest,
+        Body(examples=[EXAMPLES["forward"]["value"]], openapi_examples=EXAMPLES),
+    ],
+    settings: SettingsDep,
+) -> GradeResponse:
+    """Recompute the case, compare each submitted item with the policy, and say why it is wrong.
+
+    Failed items are matched against the common wrong versions of the same computation (sign of
+    dy_pred flipped, tanh's derivative as 1 - tanh, one-sided differences, full-batch training,
+    ...). Answers in the native shape, Gradescope's results.json, or PrairieLearn's results;
+    every answer carries the service version and the dataset's sha256.
+    """
+    return await _grade_one(body, settings, {})
+
+
+@router.post("/grade/batch", summary="Grade up to 1000 submissions independently, in order")
+async def grade_batch(
+    body: Annotated[
+        GradeBatchRequest,
+        Body(
+            openapi_examples={
+                "mixed": _example(
+                    "A right forward, a wrong backward, and a malformed item",
+                    {
+                        "items": [
+                            EXAMPLES["forward"]["value"],
+                            {
+                                "task": "backward",
+                                "case": ROW0,
+                                "submission": {**COURSE_GRADIENTS, "dw1": -0.114866},
+                            },
+                            {"task": "forward", "case": {"w": [0.1] * 8, "row": 0}},
+                        ]
+                    },
+                )
+            }
+        ),
+    ],
+    settings: SettingsDep,
+) -> GradeBatchResponse:
+    """Each item is exactly a POST /grade body, validated and graded on its own: a malformed one
+    comes back `gradable: false` with its reason and does not affect the others.
+    """
+    if len(body.items) > settings.max_grade_batch:
+        raise LimitExceeded(
+            f"the batch has {len(body.items)} items; the limit is {settings.max_grade_batch} "
+            "(BACKPROP_MAX_GRADE_BATCH)"
+        )
+    memo: dict[str, TrainResult] = {}  # cases repeated in the batch are trained once
+    results = [await _entry(i, item, settings, memo) for i, item in enumerate(body.items)]
+    graded = sum(entry.gradable for entry in results)
+    return GradeBatchResponse.model_validate(
+        {
+            "results": results,
+            "graded": graded,
+            "not_gradable": len(results) - graded,
+            **provenance(),
+        }
+    )
+
+
+def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
+    """The core's grade of one validated request (CPU work: runs in a worker thread)."""
+    policy = body.to_policy(body.task)
+    options = {"policy": policy, "points": body.points, "reveal": body.reveal_expected}
+    if isinstance(body, TrainGrade):
+        config = body.case.to_config()
+        training_pool.check(settings, tasks.training_plan(config), "grade")
+        train = training_pool.trainer(settings, memo)
+        return tasks.grade_train(config, body.submission.model_dump(), train, **options)
+    x, y = body.case.resolve()
+    if isinstance(body, GradcheckGrade):
+        s, case = body.submission, body.case
+        given = None if case.gradients is None else list(case.gradients.model_dump().values())
+        return tasks.grade_gradcheck(
+            x, y, case.w, case.eps, given, s.difference, s.numerical, **options
+        )
+    return tasks.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), **options)
+
+
+async def _grade_one(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> GradeResponse:
+    """Grade one validated request off the event loop, count its verdict, and render it."""
+    grade = await to_thread.run_sync(_grade, body, settings, memo)
+    record_grade(grade.task, grade.passed)
+    return render(body.format, grade)
+
+
+async def _entry(
+    index: int, item: Any, settings: Settings, memo: dict[str, TrainResult]
+) -> BatchEntry:
+    """One batch item: validated on its own; a bad one is not gradable, with the reason."""
+    entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
+    try:
+        body = REQUEST.validate_python(item)
+        result = await _grade_one(body, settings, memo)
+    except ValidationError as exc:
+        errors, reason = field_errors(exc.errors())
+        return BatchEntry.model_validate(
+            {**entry, "gradable": False, "reason": reason, "errors": errors}
+        )
+    except BackpropError as exc:
+        return BatchEntry.model_validate({**entry, "gradable": False, "reason": exc.detail})
+    return BatchEntry.model_validate({**entry, "gradable": True, "result": result})

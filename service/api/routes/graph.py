@@ -1,0 +1,111 @@
+"""Routes of the graph: forward pass, backward pass, gradient check, its structure and picture."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import partial
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from service.api.deps import SvgUnlessPng
+from service.api.media import image, image_responses
+from service.api.route_classes.json_body import JsonBodyRoute
+from service.api.schemas.graph import (
+    BackwardResponse,
+    ForwardResponse,
+    GradCheckRequest,
+    GradCheckResponse,
+    GraphStructure,
+    Point,
+)
+from service.core import gradcheck as gc
+from service.core import graph, structure
+from service.render import graph_figure
+from service.render.spec import SVG, format_number
+
+# Raw JSON in, model out, for the routes of that shape; the others take FastAPI's path.
+router = APIRouter(tags=["graph"], route_class=JsonBodyRoute)
+
+DRAWING = image_responses(
+    "The graph (1600 x 1000): SVG by default (text kept as text), PNG when `Accept` prefers "
+    "`image/png`.",
+    SVG,
+)
+
+
+@router.post("/forward", summary="Forward pass at one point")
+async def forward(point: Point) -> ForwardResponse:
+    """Compute exp, tanh, sigmoid, y_pred, loss and dy_pred (SPEC §1) at one point.
+
+    With `{"w": [0.1]*9, "row": 0}` this gives the course's reference values exactly.
+    """
+    x, y = point.resolve()
+    return ForwardResponse.model_validate(graph.forward(x, y, point.w).values())
+
+
+@router.post("/backward", summary="Backward pass (analytic gradients) at one point")
+async def backward(point: Point) -> BackwardResponse:
+    """Run the forward pass, then the chain rule back to dw1..dw9."""
+    x, y = point.resolve()
+    cache = graph.forward(x, y, point.w)
+    gradients = dict(zip(graph.GRADIENT_NAMES, graph.backward(cache), strict=True))
+    return BackwardResponse.model_validate({"forward": cache.values(), "gradients": gradients})
+
+
+@router.post("/gradcheck", summary="Check a gradient against central differences")
+async def gradcheck(body: GradCheckRequest) -> GradCheckResponse:
+    """Compare the analytic gradient (or a supplied one) with the numerical gradient (SPEC §4)."""
+    x, y = body.resolve()
+    supplied = None if body.gradients is None else list(body.gradients.model_dump().values())
+    check = gc.check_gradient(x, y, body.w, body.eps, supplied)
+    rows = [
+        {"name": f"w{i + 1}", "analytic": g, "numerical": n, "relative_error": r}
+        for i, (g, n, r) in enumerate(
+            zip(check.analytic, check.numerical, check.relative_errors, strict=True)
+        )
+    ]
+    return GradCheckResponse.model_validate(
+        {
+            "weights": rows,
+            "difference": check.difference,
+            "verdict": check.verdict,
+            "eps": check.eps,
+            "thresholds": {"pass_below": gc.PASS_BELOW, "fail_above": gc.FAIL_ABOVE},
+        }
+    )
+
+
+@router.get("/graph", summary="The graph's structure: nodes, edges and formulas")
+async def describe_graph() -> GraphStructure:
+    """Every node (leaves f1..f5, w1..w9, y and the operations) with its forward formula and
+    how its gradient dL/d(node) is computed, and every edge."""
+    return GraphStructure.model_validate(
+        {
+            "nodes": [asdict(node) for node in structure.NODES],
+            "edges": [{"source": s, "target": t} for s, t in structure.EDGES],
+        }
+    )
+
+
+@router.post(
+    "/graph",
+    summary="The graph drawn at one point: each node's value and gradient",
+    response_class=Response,
+    responses=DRAWING,
+)
+async def draw_graph(point: Point, media_type: SvgUnlessPng) -> Response:
+    """Draw the course's picture at a point (as /backward takes): inputs and weights on the
+    left, parts 1-2 (a, exp, tanh) on top, part 3 (sin, q, sigmoid) below, y_pred and loss on
+    the right. Each node shows its formula, `value` (forward pass) and `grad` = dL/d(node)
+    (backward pass), printed with 6 significant digits (Python's `format(v, ".6g")`).
+
+    Answers `image/svg+xml` unless `Accept` ranks `image/png` higher.
+    """
+    x, y = point.resolve()
+    cache = graph.forward(x, y, point.w)
+    graph.backward(cache)  # a gradient that overflows is a 422 naming it, as in /backward
+    readings = structure.read(cache, graph.adjoints(cache))
+    where = "the given x and y" if point.row is None else f"row {point.row}"
+    title = f"The course's graph at {where}: loss {format_number(cache.loss)}"
+    return await image(media_type, partial(graph_figure, readings, title))

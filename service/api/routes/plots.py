@@ -1,0 +1,82 @@
+"""Routes drawing loss curves: one training run, or a comparison of several."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from service.api import training_pool
+from service.api.deps import PngUnlessSvg, SettingsDep
+from service.api.media import image, image_responses
+from service.api.route_classes.offload import OffloadRoute
+from service.api.schemas.training import CompareRequest, TrainRequest
+from service.core.training.loop import TrainResult
+from service.render import loss_figure
+from service.render.spec import PNG, Curve
+
+router = APIRouter(tags=["plots"], route_class=OffloadRoute)
+
+LogScale = Annotated[
+    bool, Query(description="Draw the loss axis on a log scale (losses are kept >= 1e-200).")
+]
+CURVES = image_responses(
+    "The loss curves: PNG (800 x 500) by default, SVG when `Accept` prefers `image/svg+xml`.",
+    PNG,
+)
+
+
+def _legend(label: str, result: TrainResult) -> str:
+    if result.diverged_at is None:
+        return label
+    return f"{label} (diverged in epoch {result.diverged_at['epoch'] + 1})"
+
+
+@router.post(
+    "/train/plot",
+    summary="Loss curve of one training run, as PNG or SVG",
+    response_class=Response,
+    responses=CURVES,
+)
+async def plot_training(
+    body: TrainRequest, settings: SettingsDep, media_type: PngUnlessSvg, log: LogScale = False
+) -> Response:
+    """Train as `POST /train` does (same body) and draw mean loss against epoch.
+
+    Answers `image/png` unless `Accept` ranks `image/svg+xml` higher; `?log=true` for a log
+    scale. The defaults draw the course's vanilla run (sgd, lr 0.001, 20 epochs, seed 0).
+    """
+    config = body.to_config()
+    result = await training_pool.train(settings, config)
+    name = config.optimizer.name
+    curves = [Curve(_legend(name, result), result.loss_history)]
+    title = f"Training loss: {name}, {body.epochs} epochs, seed {body.seed}"
+    return await image(media_type, partial(loss_figure, curves, title=title, log=log))
+
+
+@router.post(
+    "/compare/plot",
+    summary="Loss curves of several optimizers from the same start, as PNG or SVG",
+    response_class=Response,
+    responses=CURVES,
+)
+async def plot_comparison(
+    body: CompareRequest, settings: SettingsDep, media_type: PngUnlessSvg, log: LogScale = False
+) -> Response:
+    """Run `POST /compare` (same body) and draw one labelled loss line per configuration.
+
+    Answers `image/png` unless `Accept` ranks `image/svg+xml` higher; `?log=true` for a log
+    scale. The defaults draw the course's sgd, momentum and adam for 20 epochs from seed 0.
+    """
+    labels = body.labels()
+    results = await training_pool.train_many(settings, body.to_configs())
+    curves = [
+        Curve(_legend(label, result), result.loss_history)
+        for label, result in zip(labels, results, strict=True)
+    ]
+    title = (
+        f"Loss per epoch from the same start and row order ({body.epochs} epochs, seed {body.seed})"
+    )
+    return await image(media_type, partial(loss_figure, curves, title=title, log=log))

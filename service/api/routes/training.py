@@ -1,0 +1,92 @@
+"""Routes of per-sample training: one run, a batch in parallel, and a comparison of optimizers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
+
+from service.api import training_pool
+from service.api.deps import SettingsDep
+from service.api.route_classes.offload import OffloadRoute
+from service.api.schemas.training import (
+    CompareRequest,
+    CompareResponse,
+    TrainBatchRequest,
+    TrainBatchResponse,
+    TrainRequest,
+    TrainResponse,
+)
+from service.core.training import comparison
+from service.core.training.loop import TrainConfig, TrainResult
+
+router = APIRouter(tags=["training"], route_class=OffloadRoute)
+
+
+def _response(config: TrainConfig, result: TrainResult) -> dict[str, Any]:
+    return {**asdict(result), "optimizer": config.optimizer.describe()}
+
+
+@router.post("/train", summary="Train the nine weights per sample with one optimizer")
+async def train(body: TrainRequest, settings: SettingsDep) -> TrainResponse:
+    """Run the course's per-sample training (SPEC §5) and return the loss history and weights.
+
+    The defaults reproduce the course's vanilla run: sgd, lr 0.001, 20 epochs, seed 0.
+    """
+    config = body.to_config()
+    result = await training_pool.train(settings, config)
+    return TrainResponse.model_validate(_response(config, result))
+
+
+@router.post("/train/batch", summary="Train several configurations in parallel")
+async def train_batch(body: TrainBatchRequest, settings: SettingsDep) -> TrainBatchResponse:
+    """Train each configuration as /train would, in parallel on the CPU cores; results in order.
+
+    The runs take turns on the training slots in slices of about 131,072 steps, the one with the
+    most work left going next, so they finish close together. The example runs the course's sgd,
+    momentum and adam. Limits: each configuration's rows and epochs, and rows x epochs summed
+    over the batch.
+    """
+    configs = body.to_configs()
+    results = await training_pool.train_many(settings, configs, "batch")
+    return TrainBatchResponse.model_validate(
+        {"results": [_response(c, r) for c, r in zip(configs, results, strict=True)]}
+    )
+
+
+@router.post("/compare", summary="Train several optimizers from the same start and compare them")
+async def compare(body: CompareRequest, settings: SettingsDep) -> CompareResponse:
+    """Run each configuration as /train would, all from the same initial weights and row order.
+
+    The defaults race the course's sgd, momentum and adam for 20 epochs from seed 0. Each run
+    reports its history, its final loss (last epoch's mean; null if it diverged) and the first
+    epoch whose loss is <= `threshold`. `converged_fastest` is the completed run reaching the
+    threshold in the fewest epochs (ties: lower final loss, then list order); `lowest_final_loss`
+    the completed run ending lowest. Limits: rows x epochs x configurations.
+    """
+    labels = body.labels()
+    configs = body.to_configs()
+    results = await training_pool.train_many(settings, configs)
+    ranking = comparison.rank(results, body.threshold)
+    runs = zip(labels, configs, results, strict=True)
+
+    def label(index: int | None) -> str | None:
+        return None if index is None else labels[index]
+
+    return CompareResponse.model_validate(
+        {
+            "runs": [
+                {
+                    **_response(config, result),
+                    "label": name,
+                    "final_loss": ranking.final_losses[i],
+                    "epochs_to_threshold": ranking.epochs_to_threshold[i],
+                }
+                for i, (name, config, result) in enumerate(runs)
+            ],
+            "threshold": body.threshold,
+            "converged_fastest": label(ranking.converged_fastest),
+            "lowest_final_loss": label(ranking.lowest_final_loss),
+        }
+    )

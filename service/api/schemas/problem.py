@@ -1,0 +1,29 @@
+"""The problem+json (RFC 9457) models every error answer follows."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from service.api.schemas.base import Schema
+
+PROBLEM = "application/problem+json"
+
+
+class FieldError(Schema):
+    """One rejected part of a request."""
+
+    loc: str = Field(description="Where: dotted path into the request, e.g. 'body.w.3'.")
+    msg: str = Field(description="What is wrong with it.")
+    type: str = Field(description="pydantic's error type, e.g. 'finite_number'.")
+
+
+class Problem(Schema):
+    """An error, as every endpoint reports one (RFC 9457)."""
+
+    type: str = Field(description="A stable slug for the kind of error, e.g. '/problems/auth'.")
+    title: str = Field(description="A short summary of that kind of error.")
+    status: int = Field(description="The HTTP status code, repeated.")
+    detail: str = Field(description="What went wrong with this request; never echoes its numbers.")
+    errors: list[FieldError] | None = Field(
+        None, description="Validation errors only: one entry per rejected field."
+    )

@@ -1,0 +1,295 @@
+"""Request and response models of /train, /train/batch and /compare (and their plots).
+
+One module for the three (over 250 lines for that reason): they share the run settings.
+
+The optimizer names and the hyperparameters' descriptions are derived from the optimizer specs
+(core.training.registry); the hyperparameter fields' types are checked against the specs'
+domains by tests/api/schemas/test_training.py. `to_config` turns a request into the core's
+resolved `TrainConfig` once, at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
+
+from service.api.schemas.base import Float, Schema, Weights
+from service.core.dataset import BUILTIN_ROWS
+from service.core.errors import InvalidInput
+from service.core.training import registry
+from service.core.training.comparison import label_runs
+from service.core.training.loop import TrainConfig
+
+if TYPE_CHECKING:
+    OptimizerName = str
+else:
+    OptimizerName = Literal[registry.NAMES]
+Rate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+Beta = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+# The field type of each hyperparameter domain (registry.Domain.kind).
+DOMAIN_TYPES: dict[str, Any] = {"rate": Rate, "fraction": Beta, "nonnegative": NonNegative}
+
+
+def _hyper(name: str) -> Any:
+    """An optional hyperparameter field described from the specs: who takes it, its defaults."""
+    defaults = {spec.defaults[name] for spec in registry.SPECS.values() if name in spec.defaults}
+    shown = ", ".join(sorted(str(d).lower() for d in defaults))
+    users = "/".join(registry.users(name))
+    meaning = registry.DOMAINS[name].meaning
+    return Field(None, description=f"{users}: {meaning} (default {shown}).")
+
+
+class CustomData(Schema):
+    """A dataset of your own instead of the built-in one."""
+
+    X: list[Annotated[list[Float], Field(min_length=5, max_length=5)]] = Field(
+        min_length=1, description="Rows of five features f1..f5."
+    )
+    y: list[Float] = Field(min_length=1, description="One target per row of X.")
+
+    @model_validator(mode="after")
+    def _same_length(self) -> CustomData:
+        if len(self.X) != len(self.y):
+            raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)} values")
+        return self
+
+
+class OptimizerSettings(Schema):
+    """An optimizer and its hyperparameters; None means the optimizer's course/torch default."""
+
+    optimizer: OptimizerName = Field(
+        "sgd",
+        description=", ".join(f"{s.name} ({s.summary})" for s in registry.SPECS.values()) + ".",
+    )
+    learning_rate: Rate | None = _hyper("learning_rate")
+    momentum: NonNegative | None = _hyper("momentum")
+    dampening: NonNegative | None = _hyper("dampening")
+    nesterov: bool | None = _hyper("nesterov")
+    weight_decay: NonNegative | None = _hyper("weight_decay")
+    beta: Beta | None = _hyper("beta")
+    beta1: Beta | None = _hyper("beta1")
+    beta2: Beta | None = _hyper("beta2")
+    eps: Rate | None = _hyper("eps")
+    bias_correction: bool | None = _hyper("bias_correction")
+    amsgrad: bool | None = _hyper("amsgrad")
+    alpha: Beta | None = _hyper("alpha")
+    centered: bool | None = _hyper("centered")
+    lr_decay: NonNegative | None = _hyper("lr_decay")
+    initial_accumulator_value: NonNegative | None = _hyper("initial_accumulator_value")
+
+    def resolved(self) -> registry.Resolved:
+        """The optimizer with every hyperparameter filled in (422 for a foreign one)."""
+        return registry.resolve(
+            self.optimizer, {name: getattr(self, name) for name in registry.HYPERPARAMETERS}
+        )
+
+
+class RunSettings(Schema):
+    """What a run needs besides its optimizer: epochs, starting point, sample order, data."""
+
+    epochs: int = Field(20, ge=1, description="Passes over the data.")
+    # At most 2**53 - 1, I-JSON's interoperable integers (RFC 7493): beyond, most JSON clients
+    # (and JSON Schema tools) round the number to a float64 and cannot tell two seeds apart.
+    seed: int = Field(0, ge=0, le=2**53 - 1, description="Seed of numpy's default_rng.")
+    initial_weights: Weights | None = Field(
+        None, description="Start here instead of default_rng(seed).normal(0, 0.01, 9)."
+    )
+    shuffle: bool = Field(False, description="Visit rows in a fresh rng.permutation each epoch.")
+    data: CustomData | None = Field(None, description="Your own X and y (default: built-in).")
+    standardize: bool = Field(
+        False, description="Z-score custom X with scikit-learn's StandardScaler first."
+    )
+
+    @model_validator(mode="after")
+    def _standardize_needs_data(self) -> RunSettings:
+        if self.standardize and self.data is None:
+            raise ValueError("'standardize' applies to custom 'data' only (built-in is z-scored)")
+        return self
+
+    @property
+    def rows(self) -> int:
+        """Rows of the training data: the custom data's, else the built-in dataset's."""
+        return BUILTIN_ROWS if self.data is None else len(self.data.y)
+
+    def to_config(self, optimizer: registry.Resolved) -> TrainConfig:
+        """The core's training configuration of these run settings with `optimizer`."""
+        data = self.data
+        return TrainConfig(
+            optimizer=optimizer,
+            epochs=self.epochs,
+            seed=self.seed,
+            initial_weights=self.initial_weights,
+            shuffle=self.shuffle,
+            X=None if data is None else data.X,
+            y=None if data is None else data.y,
+            standardize=self.standardize,
+        )
+
+
+class TrainRequest(RunSettings, OptimizerSettings):
+    """A training configuration; every field is optional and defaults to the course's run."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
+    )
+
+    def to_config(self, optimizer: registry.Resolved | None = None) -> TrainConfig:
+        """The core's resolved training configuration of this request."""
+        return super().to_config(self.resolved() if optimizer is None else optimizer)
+
+
+class DivergedAt(Schema):
+    """Where a diverging run stopped."""
+
+    epoch: int = Field(description="0-based epoch in which a value turned non-finite.")
+    step: int = Field(description="Number of completed updates before it.")
+
+
+class OptimizerInfo(Schema):
+    """The optimizer actually run."""
+
+    name: OptimizerName = Field(description="The optimizer.")
+    hyperparameters: dict[str, float | bool] = Field(description="Every hyperparameter used.")
+    rule: str = Field(description="The update rule, in words.")
+    equivalent_to: str | None = Field(description="The torch optimizer computing the same, if any.")
+
+
+class TrainResponse(Schema):
+    """The outcome of one training run."""
+
+    loss_history: list[float] = Field(description="Mean per-row loss of each completed epoch.")
+    initial_weights: list[float] = Field(description="Weights before the first update.")
+    final_weights: list[float] = Field(description="Weights after the last finite update.")
+    epochs: int = Field(description="Completed epochs.")
+    steps: int = Field(description="Completed per-sample updates.")
+    status: Literal["completed", "diverged"] = Field(description="completed or diverged.")
+    diverged_at: DivergedAt | None = Field(description="Where it diverged, if it did.")
+    optimizer: OptimizerInfo = Field(description="The resolved optimizer.")
+
+
+MAX_BATCH = 64
+
+
+class TrainBatchRequest(Schema):
+    """Several training configurations, trained in parallel across the CPU cores."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"configs": [{"optimizer": o} for o in ("sgd", "momentum", "adam")]}]
+        },
+    )
+
+    configs: list[TrainRequest] = Field(
+        min_length=1,
+        max_length=MAX_BATCH,
+        description=f"1 to {MAX_BATCH} /train request bodies; each is trained as /train would.",
+    )
+
+    def to_configs(self) -> list[TrainConfig]:
+        """Each configuration resolved; a wrong one is named by its index."""
+        return [_member(i, config.to_config) for i, config in enumerate(self.configs)]
+
+
+def _member(index: int, convert: Any) -> TrainConfig:
+    """convert(), with an InvalidInput's message and locations naming the batch member."""
+    try:
+        config: TrainConfig = convert()
+    except InvalidInput as exc:
+        errors = [{**e, "loc": ["body", "configs", index, *e["loc"][1:]]} for e in exc.errors or []]
+        raise InvalidInput(f"configs[{index}]: {exc.detail}", errors=errors or None) from exc
+    return config
+
+
+class TrainBatchResponse(Schema):
+    """The outcome of each configuration, in request order."""
+
+    results: list[TrainResponse] = Field(description="What /train returns, per configuration.")
+
+
+COURSE_OPTIMIZERS: tuple[OptimizerName, ...] = ("sgd", "momentum", "adam")
+MAX_CONFIGS = 10
+DEFAULT_THRESHOLD = 0.01
+COURSE_COMPARISON: JsonDict = {
+    "configs": [{"optimizer": name} for name in COURSE_OPTIMIZERS],
+    "epochs": 20,
+    "seed": 0,
+    "threshold": DEFAULT_THRESHOLD,
+}
+
+
+class CompareConfig(OptimizerSettings):
+    """One configuration to compare: an optimizer, its hyperparameters, and a label."""
+
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=60,
+        description="Name of this run in the response and the plot's legend; default: the "
+        "optimizer's name, with ' #<position>' appended when the optimizer repeats.",
+    )
+
+
+def _course_configs() -> list[CompareConfig]:
+    return [CompareConfig(optimizer=name) for name in COURSE_OPTIMIZERS]
+
+
+class CompareRequest(RunSettings):
+    """Optimizers to race; all start from the same weights and see the rows in the same order."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [COURSE_COMPARISON]})
+
+    configs: list[CompareConfig] = Field(
+        default_factory=_course_configs,
+        min_length=1,
+        max_length=MAX_CONFIGS,
+        description="The configurations (default: the course's sgd, momentum and adam with "
+        "the course's settings). Epochs, seed, initial weights, shuffle and data are shared.",
+    )
+    threshold: Float = Field(
+        DEFAULT_THRESHOLD,
+        gt=0,
+        description="Loss level for 'epochs_to_threshold' and 'converged_fastest'.",
+    )
+
+    def labels(self) -> list[str]:
+        """Each configuration's label: given, or its optimizer's name (numbered when repeated)."""
+        return label_runs([c.label for c in self.configs], [c.optimizer for c in self.configs])
+
+    def to_configs(self) -> list[TrainConfig]:
+        """One core configuration per entry, all sharing the run settings (hence start, order)."""
+        shared = RunSettings.to_config(self, registry.resolve("sgd"))
+        return [
+            _member(i, lambda c=c: replace(shared, optimizer=c.resolved()))
+            for i, c in enumerate(self.configs)
+        ]
+
+
+class CompareRun(TrainResponse):
+    """One configuration's run, as /train reports it, plus how it compares."""
+
+    label: str = Field(description="The run's label (given, or the optimizer's name).")
+    final_loss: float | None = Field(
+        description="The last epoch's mean loss; null when the run diverged."
+    )
+    epochs_to_threshold: int | None = Field(
+        description="First epoch (1-based) whose mean loss is <= threshold; null if none."
+    )
+
+
+class CompareResponse(Schema):
+    """Every run and which did best."""
+
+    runs: list[CompareRun] = Field(description="One per configuration, in request order.")
+    threshold: float = Field(description="The threshold used.")
+    converged_fastest: str | None = Field(
+        description="Label of the completed run that reached the threshold in the fewest "
+        "epochs (ties: lower final loss, then earlier in the list); null if none reached it."
+    )
+    lowest_final_loss: str | None = Field(
+        description="Label of the completed run with the lowest final loss (ties: earlier in "
+        "the list); null if every run diverged."
+    )

@@ -1,0 +1,373 @@
+"""The compiled training loop: graph.forward/backward and every optimizer, fused by numba.
+
+It performs the same float64 operations in the same order as the readable reference
+(graph.py, optimizers.py, training.train_reference), so its results are bit-for-bit equal.
+The optimizer is flattened into a loop code (its index in LOOPS, chosen by registry.Resolved.loop)
+and its family's parameter array (`flatten`, in the order PARAMETERS lists); its state
+is a (4, 9) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's sq,
+g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
+epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
+Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
+amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from typing import Any
+
+import numpy as np
+from numba import njit, types
+
+# The parameters each compiled update family reads, by position (registry.Spec.kernel names a
+# family; a spec's `fixed` values fill what it pins, e.g. adamw's decoupled decay).
+PARAMETERS: dict[str, tuple[str, ...]] = {
+    "sgd": ("learning_rate", "momentum", "dampening", "nesterov", "weight_decay"),
+    "momentum": ("learning_rate", "beta"),
+    "adam": (
+        "learning_rate",
+        "beta1",
+        "beta2",
+        "eps",
+        "bias_correction",
+        "amsgrad",
+        "weight_decay",
+        "decoupled",
+    ),
+    "rmsprop": ("learning_rate", "alpha", "eps", "momentum", "centered", "weight_decay"),
+    "adagrad": ("learning_rate", "lr_decay", "eps", "initial_accumulator_value", "weight_decay"),
+}
+# The compiled loops, in the order of their codes: each family's, and the fast paths.
+LOOPS = ("vanilla", "sgd", "momentum", "course_adam", "adam", "rmsprop", "adagrad")
+# Which family's layout each loop reads.
+FAMILY = {loop: loop for loop in PARAMETERS} | {"vanilla": "sgd", "course_adam": "adam"}
+
+
+def flatten(family: str, values: Mapping[str, float | bool]) -> np.ndarray:
+    """A family's parameters as float64 in the order its update reads them (flags as 1.0/0.0)."""
+    return np.array([float(values[k]) for k in PARAMETERS[family]], dtype=np.float64)
+
+
+def initial_state(family: str, values: Mapping[str, float | bool]) -> np.ndarray:
+    """Zeroed optimizer slots; adagrad's sum of squares starts at its initial value."""
+    state = np.zeros((4, 9), dtype=np.float64)
+    if family == "adagrad":
+        state[0, :] = float(values["initial_accumulator_value"])
+    return state
+
+
+@njit(nogil=True, inline="always")
+def _gradient(X: Any, y: Any, i: int, w: Any, g: Any) -> float:
+    """graph.forward then graph.backward at row i into g; NaN if a checked node is not finite."""
+    f1, f2, f3, f4, f5 = X[i, 0], X[i, 1], X[i, 2], X[i, 3], X[i, 4]
+    a = w[0] * f1 + w[1] * f2  # part 1
+    z = a * a + w[5]
+    e = math.exp(z)
+    tanh = math.tanh(e + w[6])  # part 2
+    q = w[3] * f4 + w[4] * f5  # part 3
+    w3f3 = w[2] * f3
+    sin = math.sin(w3f3)
+    s = sin * q + w[7]
+    sig = 1.0 / (1.0 + math.exp(-s))
+    y_pred = tanh + w[8] * sig  # output
+    diff = y[i] - y_pred
+    loss = diff * diff
+    # x - x is 0 for a finite x and NaN otherwise: one test for the nodes graph.forward checks
+    if (a - a) + (z - z) + (e - e) + (q - q) + (w3f3 - w3f3) + (s - s) + (y_pred - y_pred) + (
+        loss - loss
+    ) != 0.0:
+        return math.nan
+    dy_pred = -2.0 * diff
+    g[8] = dy_pred * sig  # y_pred = tanh + w9*sigmoid
+    ds = dy_pred * w[8] * sig * (1.0 - sig)  # sigmoid: σ' = σ(1-σ)
+    g[7] = ds
+    g[2] = ds * q * math.cos(w3f3) * f3  # sin(w3*f3)
+    g[3] = ds * sin * f4  # q = w4*f4 + w5*f5
+    g[4] = ds * sin * f5
+    dt = dy_pred * (1.0 - tanh * tanh)  # tanh: 1 - tanh^2
+    g[6] = dt
+    g[5] = dt * e  # exp
+    g[0] = g[5] * 2.0 * a * f1  # a*a, then a = w1*f1 + w2*f2
+    g[1] = g[5] * 2.0 * a * f2
+    check = 0.0
+    for j in range(9):
+        check += g[j] - g[j]
+    return loss if check == 0.0 else math.nan
+
+
+@njit(nogil=True, inline="always")
+def _vanilla(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr = p[0]
+    for j in range(9):
+        out[j] = w[j] - lr * g[j]
+
+
+@njit(nogil=True, inline="always")
+def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, momentum, dampening, nesterov, weight_decay = p[0], p[1], p[2], p[3], p[4]
+    b = state[0]
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        if momentum != 0.0:
+            b[j] = gj if t == 1 else momentum * b[j] + (1.0 - dampening) * gj
+            gj = gj + momentum * b[j] if nesterov != 0.0 else b[j]
+        out[j] = w[j] - lr * gj
+
+
+@njit(nogil=True, inline="always")
+def _momentum(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta = p[0], p[1]
+    m = state[0]
+    for j in range(9):
+        m[j] = beta * m[j] + (1.0 - beta) * g[j]
+        out[j] = w[j] - lr * m[j]
+
+
+@njit(nogil=True, inline="always")
+def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
+    bias_correction, amsgrad, weight_decay, decoupled = p[4], p[5], p[6], p[7]
+    m, v, v_max = state[0], state[1], state[2]
+    step_size, root = lr, 1.0
+    if bias_correction != 0.0:  # t incremented before use; beta**t is libm's pow, as Python's
+        step_size = lr / (1.0 - math.pow(beta1, float(t)))
+        root = math.sqrt(1.0 - math.pow(beta2, float(t)))
+    shrink = 1.0 - lr * weight_decay
+    for j in range(9):
+        gj, wj = g[j], w[j]
+        if weight_decay != 0.0:
+            if decoupled != 0.0:
+                wj = wj * shrink  # AdamW: shrink w, not g
+            else:
+                gj = gj + weight_decay * wj
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * (gj * gj)
+        vj = v[j]
+        if amsgrad != 0.0:
+            if not (v_max[j] >= vj or v_max[j] != v_max[j]):  # np.maximum, NaN-propagating
+                v_max[j] = vj
+            vj = v_max[j]
+        if bias_correction != 0.0:
+            out[j] = wj - step_size * (m[j] / (math.sqrt(vj) / root + eps))
+        else:
+            out[j] = wj - lr * m[j] / (math.sqrt(vj) + eps)
+
+
+@njit(nogil=True, inline="always")
+def _course_adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
+    m, v = state[0], state[1]
+    for j in range(9):
+        gj = g[j]
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gj
+        v[j] = beta2 * v[j] + (1.0 - beta2) * (gj * gj)
+        out[j] = w[j] - lr * m[j] / (math.sqrt(v[j]) + eps)
+
+
+@njit(nogil=True, inline="always")
+def _rmsprop(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, alpha, eps, momentum, centered, weight_decay = p[0], p[1], p[2], p[3], p[4], p[5]
+    sq, g_avg, buf = state[0], state[1], state[2]
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        sq[j] = alpha * sq[j] + (1.0 - alpha) * (gj * gj)
+        if centered != 0.0:
+            g_avg[j] = alpha * g_avg[j] + (1.0 - alpha) * gj
+            avg = math.sqrt(sq[j] - g_avg[j] * g_avg[j]) + eps
+        else:
+            avg = math.sqrt(sq[j]) + eps
+        if momentum > 0.0:
+            buf[j] = momentum * buf[j] + gj / avg
+            out[j] = w[j] - lr * buf[j]
+        else:
+            out[j] = w[j] - lr * (gj / avg)
+
+
+@njit(nogil=True, inline="always")
+def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+    lr, lr_decay, eps, weight_decay = p[0], p[1], p[2], p[4]
+    total = state[0]
+    clr = lr / (1.0 + (t - 1) * lr_decay)
+    for j in range(9):
+        gj = g[j]
+        if weight_decay != 0.0:
+            gj = gj + weight_decay * w[j]
+        total[j] = total[j] + gj * gj
+        out[j] = w[j] - clr * (gj / (math.sqrt(total[j]) + eps))
+
+
+def _epochs(update: Any) -> Any:
+    """The epoch loop around one optimizer's update, compiled with both steps inlined."""
+
+    def loop(
+        X: Any,
+        y: Any,
+        orders: Any,
+        epochs: int,
+        p: Any,
+        w: Any,
+        state: Any,
+        history: Any,
+        counters: Any,
+    ) -> bool:
+        n = y.shape[0]
+        steps, done = counters[0], counters[1]
+        g = np.empty(9)
+        out = np.empty(9)
+        for e in range(epochs):
+            order = orders[e if orders.shape[0] > 1 else 0]
+            total = 0.0
+            for i in order:
+                loss = _gradient(X, y, i, w, g)
+                if loss != loss:
+                    counters[0], counters[1], counters[2] = steps, done, done
+                    return False
+                total += loss
+                update(p, steps + 1, g, w, state, out)
+                check = 0.0
+                for j in range(9):
+                    check += out[j] - out[j]
+                if check != 0.0:
+                    counters[0], counters[1], counters[2] = steps, done, done
+                    return False
+                for j in range(9):
+                    w[j] = out[j]
+                steps += 1
+            mean = total / n
+            if mean - mean != 0.0:
+                counters[0], counters[1], counters[2] = steps, done, done
+                return False
+            history[done] = mean
+            done += 1
+        counters[0], counters[1] = steps, done
+        return True
+
+    # x/0 gives inf or NaN (then divergence), as in the numpy reference, instead of raising
+    return njit(nogil=True, error_model="numpy")(loop)
+
+
+_UPDATES = (_vanilla, _sgd, _momentum, _course_adam, _adam, _rmsprop, _adagrad)  # as LOOPS
+_LOOPS = tuple(_epochs(update) for update in _UPDATES)
+(
+    _vanilla_epochs,
+    _sgd_epochs,
+    _momentum_epochs,
+    _course_adam_epochs,
+    _adam_epochs,
+    _rmsprop_epochs,
+    _adagrad_epochs,
+) = _LOOPS
+
+
+def train_epochs(
+    X: Any,
+    y: Any,
+    orders: Any,
+    epochs: int,
+    code: int,
+    p: Any,
+    w: Any,
+    state: Any,
+    history: Any,
+    counters: Any,
+) -> bool:
+    """Run `epochs` epochs, visiting rows as orders[e] (or orders[0] for all); False if diverged.
+
+    `code` is the loop's index in LOOPS, `p` its family's parameters (`flatten`). Updates w, state,
+    history[epoch] and counters in place; on divergence w keeps the last finite weights and
+    counters[2] is the epoch in which it happened.
+    """
+    if y.shape[0] == 0:  # an epoch's mean loss divides by the rows; the reference raises too
+        raise ZeroDivisionError("float division by zero")
+    args = (X, y, orders, epochs, p, w, state, history, counters)
+    if code == 0:
+        completed = _vanilla_epochs(*args)
+    elif code == 1:
+        completed = _sgd_epochs(*args)
+    elif code == 2:
+        completed = _momentum_epochs(*args)
+    elif code == 3:
+        completed = _course_adam_epochs(*args)
+    elif code == 4:
+        completed = _adam_epochs(*args)
+    elif code == 5:
+        completed = _rmsprop_epochs(*args)
+    else:
+        completed = _adagrad_epochs(*args)
+    return bool(completed)
+
+
+_IN_2D = types.Array(types.float64, 2, "C", readonly=True)
+_IN_1D = types.Array(types.float64, 1, "C", readonly=True)
+_ORDERS = types.Array(types.int64, 2, "C", readonly=True)
+SIGNATURE = types.boolean(
+    _IN_2D,  # X
+    _IN_1D,  # y
+    _ORDERS,
+    types.int64,  # epochs
+    types.int64,  # code
+    _IN_1D,  # p
+    types.float64[::1],  # w
+    types.float64[:, ::1],  # state
+    types.float64[::1],  # history
+    types.int64[::1],  # counters
+)
+
+
+def jit(fn: Any, signature: Any) -> Any:
+    """fn compiled for `signature` only, cached on disk when a folder is writable, else in memory.
+
+    numba picks the cache folder when the dispatcher is made (NUMBA_CACHE_DIR, else the
+    module's __pycache__, else the user's cache) and refuses to cache when none is writable:
+    then a read-only install compiles in memory instead.
+    """
+    try:
+        return njit(signature, cache=True, nogil=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(signature, nogil=True)(fn)
+
+
+def _no_blas() -> None:
+    raise ImportError("the kernel calls no BLAS")
+
+
+@contextmanager
+def _skipping_the_blas_probe() -> Iterator[None]:
+    """Answer numba's BLAS probe with "none" meanwhile, instead of importing scipy.linalg.
+
+    numba's first compile or cache load in a process imports its implementations; one of them
+    (numba.np.arraymath) calls numba.np.linalg.ensure_blas, which imports scipy.linalg, only to
+    choose how np.correlate's inner product is computed: ~0.45 s of the ~0.8 s a cache load
+    takes. The kernel calls no BLAS. Later compiles that need BLAS (np.dot) still probe it.
+    """
+    from numba.np import linalg  # one of the implementations that load anyway
+
+    probe = getattr(linalg, "ensure_blas", None)
+    if probe is None:  # a numba without this probe: nothing to skip
+        yield
+        return
+    linalg.ensure_blas = _no_blas
+    try:
+        yield
+    finally:
+        linalg.ensure_blas = probe
+
+
+@cache
+def compiled() -> Any:
+    """train_epochs, compiled (or loaded from the cache) on first use; start-up makes that use."""
+    with _skipping_the_blas_probe():
+        return jit(train_epochs, SIGNATURE)
+
+
+def cache_dir() -> str | None:
+    """The folder the compiled kernel is cached in; None when it lives in memory only."""
+    path = compiled()._cache.cache_path
+    return None if path is None else str(path)
