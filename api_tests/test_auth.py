@@ -82,7 +82,7 @@ def test_unknown_paths_need_a_key_too(client: Any) -> None:
 def test_keys_are_compared_with_every_configured_key_in_constant_time(
     override: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.api import auth
+    from service.api.middleware import auth
 
     calls: list[tuple[bytes, bytes]] = []
     compare = hmac.compare_digest
@@ -100,7 +100,7 @@ def test_keys_are_compared_with_every_configured_key_in_constant_time(
 def test_keys_never_reach_the_log(
     client: Any, override: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from service.api.auth import announce
+    from service.api.middleware.auth import announce
 
     settings = override(api_keys=KEYS)
     with caplog.at_level(logging.DEBUG):
@@ -117,7 +117,7 @@ def test_keys_never_reach_the_log(
 def test_without_keys_the_service_is_open_and_the_log_says_so(
     client: Any, override: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from service.api.auth import announce
+    from service.api.middleware.auth import announce
 
     settings = override(api_keys="")
     assert client.post("/forward", json=POINT).status_code == 200

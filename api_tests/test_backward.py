@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api_tests.conftest import COURSE_W
-from tests.oracles import numerical_gradient, symbolic_gradient
+from tests.support.oracles import numerical_gradient, symbolic_gradient
 
 COURSE_GRADIENTS = {
     "dw1": -0.229733,

@@ -208,7 +208,7 @@ def test_a_50_mb_body_is_a_413(client: Any) -> None:
 
 
 def test_a_50_mb_streamed_body_is_refused_before_it_is_all_read() -> None:
-    from service.api.body import BodyGuard
+    from service.api.middleware.body import BodyGuard
     from service.main import app
 
     received = 0

@@ -68,7 +68,7 @@ def test_too_many_rows_is_a_422_naming_the_limit(client: Any, override: Any) -> 
 
 
 def test_too_many_steps_is_refused_before_any_training_starts(client: Any, override: Any) -> None:
-    from service.api.metrics import TRAININGS
+    from service.api.counters import TRAININGS
 
     override(max_total_steps=1_000)
     before = TRAININGS.labels("adam", "completed")._value.get()

@@ -95,7 +95,7 @@ class BrokenPool:
 def test_when_the_child_fails_the_body_is_parsed_in_process_from_then_on(
     client: Any, override: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.api import offload
+    from service.api.route_classes import offload
 
     body = {"epochs": 2, "data": dataset(20)}
     usual = client.post("/train", json=body)

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import mean_squared_error
 
-from service.core import kernel, registry
 from service.core.dataset import load_dataset
-from service.core.training import initial_weights
+from service.core.training import kernel, registry
+from service.core.training.loop import initial_weights
 
 SOURCE = Path(__file__).with_name("course_loop.c")
 EPOCHS = 20

@@ -21,15 +21,15 @@ import sys
 CHILD = """
 import json, resource, sys, time
 import numpy as np
-from service.core.training import TrainConfig, run
+from service.core.training.loop import TrainConfig, run
 rows, epochs = int(sys.argv[1]), int(sys.argv[2])
 data = {}
 if rows:
     rng = np.random.default_rng(1)
     data = {"X": rng.normal(size=(rows, 5)), "y": rng.normal(size=rows), "standardize": True}
-run(TrainConfig(optimizer="adam", epochs=1, **data))  # loads the kernel
+run(TrainConfig.named(optimizer="adam", epochs=1, **data))  # loads the kernel
 start, cpu = time.perf_counter(), time.process_time()
-result, _ = run(TrainConfig(optimizer="adam", epochs=epochs, shuffle=True, **data))
+result = run(TrainConfig.named(optimizer="adam", epochs=epochs, shuffle=True, **data))
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"seconds": seconds, "cpu": cpu, "steps": result.steps, "rss": rss}))

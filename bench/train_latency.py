@@ -17,9 +17,9 @@ import httpx
 import numpy as np
 
 from bench.harness import HOST, server
-from service.core import kernel, registry
 from service.core.dataset import load_dataset
-from service.core.training import initial_weights
+from service.core.training import kernel, registry
+from service.core.training.loop import initial_weights
 
 FORWARD = {"w": [0.1] * 9, "row": 0}
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from numba import njit
 
 from service import warmup
-from service.core import kernel
+from service.core.training import kernel
 from service.main import create_app
 from service.settings import Settings
 

@@ -59,8 +59,8 @@ def check(settings: Settings, configs: Sequence[TrainConfig], what: str = "reque
     steps = sum(config.steps for config in configs)
     if steps > settings.max_total_steps:
         raise LimitExceeded(
-            f"this {what} asks for {steps} training steps (rows x epochs, summed over its "
-            f"{len(configs)} runs); the limit is {settings.max_total_steps} "
+            f"this {what} asks for {steps} training steps (rows x epochs x configurations, summed "
+            f"over its {len(configs)} configurations); the limit is {settings.max_total_steps} "
             "(BACKPROP_MAX_TOTAL_STEPS)"
         )
 

@@ -22,12 +22,14 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import numpy as np
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,6 +40,7 @@ from service.settings import settings_of
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 Parsed = tuple[BaseModel | None, list[dict[str, Any]]]
+Body = tuple[Any, str | None]  # a route's body type and its union's discriminator
 FAILURES: list[str] = []  # why the child is no longer used in this process, if it failed
 
 
@@ -74,15 +77,24 @@ def watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def parse(model: type[BaseModel], raw: bytes) -> Parsed:
+@cache
+def adapter(body: Body) -> TypeAdapter[Any]:
+    """A validator of a route's body type: a model, or a union of models with its discriminator."""
+    annotation, discriminator = body
+    if discriminator is None:
+        return TypeAdapter(annotation)
+    return TypeAdapter(Annotated[annotation, Field(discriminator=discriminator)])  # type: ignore[arg-type]
+
+
+def parse(body: Body, raw: bytes) -> Parsed:
     """In the child: the body as FastAPI parses it, datasets as arrays; or the errors it reports."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
         return None, [error]
-    try:
-        value = model.model_validate(data, from_attributes=True)  # as FastAPI validates a body
+    try:  # as FastAPI validates a body
+        value = adapter(body).validate_python(data, from_attributes=True)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False, include_context=False)
         return None, [{**e, "loc": ("body", *e["loc"])} for e in errors]
@@ -103,21 +115,29 @@ def as_arrays(value: Any) -> Any:
     return value
 
 
-def body_model(route: APIRoute) -> type[BaseModel] | None:
-    """The pydantic model a route takes as its whole JSON body, if it takes one."""
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def body_type(route: APIRoute) -> Body | None:
+    """The model (or union of models) a route takes as its whole JSON body, if it takes one."""
     params = route.dependant.body_params
-    annotation = params[0].field_info.annotation if len(params) == 1 else None
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+    if len(params) != 1:
+        return None
+    info = params[0].field_info
+    annotation = info.annotation
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    if _is_model(annotation) or (members and all(map(_is_model, members))):
+        return annotation, getattr(info, "discriminator", None)
     return None
 
 
-async def parsed_in_child(model: type[BaseModel], raw: bytes) -> BaseModel | None:
+async def parsed_in_child(body: Body, raw: bytes) -> BaseModel | None:
     """The model parsed in the child; None when the child could not do it."""
     if FAILURES:
         return None
     try:
-        value, errors = await asyncio.get_running_loop().run_in_executor(pool(), parse, model, raw)
+        value, errors = await asyncio.get_running_loop().run_in_executor(pool(), parse, body, raw)
     except Exception as exc:  # e.g. the child could not start: FastAPI's path answers from now on
         log.exception("the child process failed; large bodies are parsed in this process from now")
         FAILURES.append(repr(exc))
@@ -134,15 +154,15 @@ class OffloadRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         """FastAPI's handler, given the parsed model when the body is large."""
         handler = super().get_route_handler()
-        model = body_model(self)
-        if model is None:
+        body = body_type(self)
+        if body is None:
             return handler
 
         async def offloaded(request: Request) -> Response:
             raw = await request.body()  # FastAPI's handler reads it again from the cache
             large = len(raw) > settings_of(request.app).parse_in_child_above_bytes
             if large and is_json(request.headers.get("content-type")):
-                value = await parsed_in_child(model, raw)
+                value = await parsed_in_child(body, raw)
                 if value is not None:
                     request._json = value  # Request.json() answers this; FastAPI takes it as is
             return await handler(request)

@@ -183,7 +183,7 @@ async def _entry(
     """One batch item: validated on its own; a bad one is not gradable, with the reason."""
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
     try:
-        body = REQUEST.validate_python(item)
+        body = await to_thread.run_sync(REQUEST.validate_python, item)  # off the event loop
         result = await _grade_one(body, settings, memo)
     except ValidationError as exc:
         errors, reason = field_errors(exc.errors())

@@ -36,11 +36,14 @@ DOMAIN_TYPES: dict[str, Any] = {"rate": Rate, "fraction": Beta, "nonnegative": N
 
 def _hyper(name: str) -> Any:
     """An optional hyperparameter field described from the specs: who takes it, its defaults."""
-    defaults = {spec.defaults[name] for spec in registry.SPECS.values() if name in spec.defaults}
-    shown = ", ".join(sorted(str(d).lower() for d in defaults))
-    users = "/".join(registry.users(name))
+    users = registry.users(name)
+    defaults = {user: str(registry.SPECS[user].defaults[name]).lower() for user in users}
+    if len(set(defaults.values())) == 1:
+        shown = next(iter(defaults.values()))
+    else:
+        shown = ", ".join(f"{user} {value}" for user, value in defaults.items())
     meaning = registry.DOMAINS[name].meaning
-    return Field(None, description=f"{users}: {meaning} (default {shown}).")
+    return Field(None, description=f"{'/'.join(users)}: {meaning} (default {shown}).")
 
 
 class CustomData(Schema):

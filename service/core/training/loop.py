@@ -204,6 +204,13 @@ class TrainConfig:
     y: Sequence[float] | np.ndarray | None = None
     standardize: bool = False
 
+    @classmethod
+    def named(
+        cls, optimizer: str = "sgd", hyper: dict[str, Any] | None = None, **fields: Any
+    ) -> TrainConfig:
+        """A configuration from an optimizer's name and hyperparameters (resolved here)."""
+        return cls(resolve(optimizer, hyper), **fields)
+
     @property
     def rows(self) -> int:
         """Rows of the training data: the custom data's, else the built-in dataset's."""

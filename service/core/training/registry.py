@@ -42,7 +42,7 @@ DOMAINS: dict[str, Domain] = {
     "beta1": Domain("fraction", "first-moment factor"),
     "beta2": Domain("fraction", "second-moment factor"),
     "eps": Domain("rate", "denominator term"),
-    "bias_correction": Domain("flag", "divide by 1-b^t as torch does (false in the course)"),
+    "bias_correction": Domain("flag", "divide by 1-b^t as torch does; the course does not"),
     "amsgrad": Domain("flag", "use the running max of v"),
     "alpha": Domain("fraction", "smoothing constant"),
     "centered": Domain("flag", "centered variant"),

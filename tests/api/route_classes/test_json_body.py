@@ -9,10 +9,11 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.testclient import TestClient
 
-from service.api import routing
-from service.api.schemas import COURSE_W, ForwardResponse, Point
+from service.api.errors import on_validation_error
+from service.api.route_classes import json_body as routing
+from service.api.schemas.base import COURSE_W
+from service.api.schemas.graph import ForwardResponse, Point
 from service.core import graph
-from service.main import on_validation_error
 
 
 async def evaluate(point: Point) -> ForwardResponse:

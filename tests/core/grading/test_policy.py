@@ -6,9 +6,10 @@ import random
 
 import pytest
 
-from service.core import diagnosis, graders, train_variants
 from service.core.dataset import load_dataset
-from service.core.grading import (
+from service.core.grading import tasks as graders
+from service.core.grading import train_mistakes as train_variants
+from service.core.grading.policy import (
     Policy,
     Variant,
     first_mismatch,
@@ -16,8 +17,9 @@ from service.core.grading import (
     magnitude,
     resolve_policy,
 )
-from service.core.graph import GRADIENT_NAMES, backward, forward, loss
-from service.core.training import TrainConfig, run
+from service.core.graph import adjoints, backward, forward, loss
+from service.core.training.loop import TrainConfig, run
+from service.core.training.registry import resolve
 
 
 @pytest.mark.parametrize(
@@ -89,51 +91,49 @@ def _random_point(rng: random.Random) -> tuple[list[float], float, list[float]]:
     return x, rng.uniform(-2, 2), w
 
 
-def test_the_branches_wrong_versions_start_from_are_graph_backward_exactly() -> None:
+def test_the_stages_wrong_versions_start_from_are_graph_backward_exactly() -> None:
     rng = random.Random(4)
     for _ in range(200):
         cache = forward(*_random_point(rng))
-        g = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
-        assert diagnosis.tanh_branch(cache, g["dw7"]) == {
-            k: g[k] for k in ("dw7", "dw6", "dw1", "dw2")
-        }
-        assert diagnosis.sigmoid_branch(cache, g["dw8"]) == {
-            k: g[k] for k in ("dw8", "dw3", "dw4", "dw5")
-        }
+        right = adjoints(cache)
+        assert right.weights == backward(cache)
+        for stage in ("sigmoid", "sigmoid_in", "tanh", "tanh_in", "exp_in"):
+            given = {stage: getattr(right, stage)}
+            assert adjoints(cache, given=given).weights == right.weights, stage
 
 
 def test_optional_items_are_graded_only_when_submitted_or_given_points() -> None:
     x, y, w = _random_point(random.Random(1))
-    only_difference = graders.grade_gradcheck(x, y, w, 1e-7, None, {"difference": 0.0})
+    only_difference = graders.grade_gradcheck(x, y, w, 1e-7, None, 0.0, None)
     assert [i.name for i in only_difference.items] == ["difference"]
     with_points = graders.grade_gradcheck(
-        x, y, w, 1e-7, None, {"difference": 0.0}, points={"numerical.w3": 2.0}
+        x, y, w, 1e-7, None, 0.0, None, points={"numerical.w3": 2.0}
     )
     assert [i.name for i in with_points.items] == ["difference", "numerical.w3"]
     assert with_points.max_score == 3.0
 
 
-def test_runner_variants_flip_adam_bias_correction_and_give_torch_momentum() -> None:
-    (adam,) = train_variants.runner_variants(TrainConfig(optimizer="adam"))
-    assert adam[2].hyper["bias_correction"] is True
-    (corrected,) = train_variants.runner_variants(
-        TrainConfig(optimizer="adam", hyper={"bias_correction": True})
+def test_config_variants_flip_adam_bias_correction_and_give_torch_momentum() -> None:
+    (adam,) = train_variants.config_variants(TrainConfig.named(optimizer="adam"))
+    assert adam[2].optimizer.hyper["bias_correction"] is True
+    (corrected,) = train_variants.config_variants(
+        TrainConfig.named(optimizer="adam", hyper={"bias_correction": True})
     )
-    assert corrected[2].hyper["bias_correction"] is False
-    (torch,) = train_variants.runner_variants(TrainConfig(optimizer="momentum"))
-    assert (torch[2].optimizer, torch[2].hyper) == ("sgd", {"learning_rate": 0.01, "momentum": 0.9})
-    assert train_variants.runner_variants(TrainConfig(optimizer="sgd")) == []
+    assert corrected[2].optimizer.hyper["bias_correction"] is False
+    (torch,) = train_variants.config_variants(TrainConfig.named(optimizer="momentum"))
+    assert torch[2].optimizer == resolve("sgd", {"learning_rate": 0.01, "momentum": 0.9})
+    assert train_variants.config_variants(TrainConfig.named(optimizer="sgd")) == []
 
 
 def test_loop_variants_start_from_the_course_run_and_are_bounded() -> None:
-    config = TrainConfig(epochs=2)
-    expected, _ = run(config, reference=True)
+    config = TrainConfig.named(epochs=2)
+    expected = run(config, reference=True)
     after_epoch, after_update, full_batch = train_variants.loop_variants(config, 506)
     rows = list(zip(load_dataset().X, load_dataset().y, strict=True))
     at_start = [loss(x, float(y), expected.initial_weights) for x, y in rows]
     assert full_batch.values["loss_history"][0] == pytest.approx(sum(at_start) / 506, rel=1e-12)
-    end_of_epoch_1, _ = run(TrainConfig(epochs=1), reference=True)
+    end_of_epoch_1 = run(TrainConfig.named(epochs=1), reference=True)
     at_end = [loss(x, float(y), end_of_epoch_1.final_weights) for x, y in rows]
     assert after_epoch.values["loss_history"][0] == pytest.approx(sum(at_end) / 506, rel=1e-12)
     assert after_update.values["loss_history"][0] < expected.loss_history[0]
-    assert train_variants.loop_variants(TrainConfig(epochs=1000), 506) == []
+    assert train_variants.loop_variants(TrainConfig.named(epochs=1000), 506) == []

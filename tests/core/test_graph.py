@@ -9,7 +9,7 @@ from service.core.dataset import load_dataset
 from service.core.errors import NumericalOverflow
 from service.core.graph import backward, forward, sigmoid
 from service.core.selfcheck import self_check
-from tests.oracles import symbolic_loss
+from tests.support.oracles import symbolic_loss
 
 
 def test_sigmoid_of_2_is_the_course_value() -> None:

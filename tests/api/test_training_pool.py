@@ -9,10 +9,10 @@ import anyio
 import httpx
 import pytest
 
-from service.api import runner
-from service.core import training
+from service.api import training_pool
 from service.core.errors import Overloaded
-from service.core.training import TrainConfig
+from service.core.training import loop as training
+from service.core.training.loop import TrainConfig
 from service.main import create_app
 from service.settings import get_settings
 
@@ -25,11 +25,11 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("BACKPROP_MAX_CONCURRENT_TRAININGS", "1")
     monkeypatch.setenv("BACKPROP_MAX_QUEUED_TRAININGS", "0")
     get_settings.cache_clear()
-    runner.limiter.cache_clear()
+    training_pool.limiter.cache_clear()
     yield
     monkeypatch.undo()
     get_settings.cache_clear()
-    runner.limiter.cache_clear()
+    training_pool.limiter.cache_clear()
 
 
 async def until(condition: Any) -> None:
@@ -50,7 +50,7 @@ async def during_a_long_training(method: str, path: str, body: Any = None) -> di
 
         async with anyio.create_task_group() as group:
             group.start_soon(train)
-            await until(lambda: runner.limiter().borrowed_tokens == 1)
+            await until(lambda: training_pool.limiter().borrowed_tokens == 1)
             seen["other"] = await client.request(method, path, json=body)
             seen["before_the_training_ended"] = "training" not in seen
         seen["after"] = await client.post("/train", json={"epochs": 1})
@@ -80,29 +80,31 @@ def test_a_batch_runs_on_every_slot_at_once() -> None:
     seen: list[float] = []
 
     async def scenario() -> None:
-        configs = [TrainConfig(optimizer="adam", epochs=1500) for _ in range(4)]
+        configs = [TrainConfig.named(optimizer="adam", epochs=1500) for _ in range(4)]
         async with anyio.create_task_group() as group:
 
             async def watch() -> None:
                 while True:
-                    seen.append(runner.limiter().borrowed_tokens)
+                    seen.append(training_pool.limiter().borrowed_tokens)
                     await anyio.sleep(0.001)
 
             group.start_soon(watch)
-            outcomes = await runner.execute_many(configs)
+            outcomes = await training_pool.train_many(get_settings(), configs)
             group.cancel_scope.cancel()
-        assert len({tuple(result.final_weights) for result, _ in outcomes}) == 1
+        assert len({tuple(result.final_weights) for result in outcomes}) == 1
 
     anyio.run(scenario)
-    assert max(seen) == runner.limiter().total_tokens == get_settings().max_concurrent_trainings
+    assert (
+        max(seen) == training_pool.limiter().total_tokens == get_settings().max_concurrent_trainings
+    )
 
 
 @pytest.mark.usefixtures("slots")
 def test_execute_refuses_with_overloaded_rather_than_queueing_without_end() -> None:
     async def scenario() -> None:
-        async with runner.limiter():
+        async with training_pool.limiter():
             with pytest.raises(Overloaded):
-                await runner.execute(TrainConfig(epochs=1))
+                await training_pool.train(get_settings(), TrainConfig.named(epochs=1))
 
     anyio.run(scenario)
 
@@ -110,22 +112,22 @@ def test_execute_refuses_with_overloaded_rather_than_queueing_without_end() -> N
 def test_a_batch_s_runs_take_turns_and_equal_the_runs_one_by_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(runner, "SLICE_STEPS", 506 * 50)
+    monkeypatch.setattr(training_pool, "SLICE_STEPS", 506 * 50)
     turns: list[tuple[int, bool]] = []
-    advance = runner._advance
+    advance = training_pool._advance
 
     def logged(session: Any) -> tuple[bool, Any]:
         finished, value = advance(session)
         turns.append((id(session), finished))
         return finished, value
 
-    monkeypatch.setattr(runner, "_advance", logged)
+    monkeypatch.setattr(training_pool, "_advance", logged)
     configs = [
-        TrainConfig(optimizer="adam", epochs=400),
-        TrainConfig(optimizer="momentum", epochs=300, shuffle=True, seed=3),
-        TrainConfig(optimizer="sgd", epochs=500),
+        TrainConfig.named(optimizer="adam", epochs=400),
+        TrainConfig.named(optimizer="momentum", epochs=300, shuffle=True, seed=3),
+        TrainConfig.named(optimizer="sgd", epochs=500),
     ]
-    outcomes = anyio.run(runner.execute_many, configs)
+    outcomes = anyio.run(training_pool.train_many, get_settings(), configs)
     assert outcomes == [training.run(config) for config in configs]
     first_finish = next(n for n, (_, finished) in enumerate(turns) if finished)
     assert len({session for session, _ in turns[:first_finish]}) == len(configs)

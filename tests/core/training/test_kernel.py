@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.core import kernel, training
-from service.core.registry import REGISTRY
-from service.core.training import TrainConfig, TrainResult, run
+from service.core.training import kernel
+from service.core.training import loop as training
+from service.core.training.loop import TrainConfig, TrainResult, run
+from service.core.training.registry import SPECS as REGISTRY
 
 EPOCHS = 2
 
@@ -34,10 +35,9 @@ def bits(result: TrainResult) -> dict[str, Any]:
 
 
 def assert_kernel_equals_reference(config: TrainConfig) -> TrainResult:
-    compiled, described = run(config)
-    reference, described_reference = run(config, reference=True)
+    compiled = run(config)
+    reference = run(config, reference=True)
     assert bits(compiled) == bits(reference)
-    assert described == described_reference
     return compiled
 
 
@@ -80,19 +80,29 @@ OPTIONS: list[tuple[str, dict[str, Any]]] = [
 def test_kernel_equals_reference_for_every_optimizer_and_option(
     optimizer: str, hyper: dict[str, Any], shuffle: bool
 ) -> None:
-    config = TrainConfig(optimizer=optimizer, hyper=hyper, epochs=EPOCHS, shuffle=shuffle)
+    config = TrainConfig.named(optimizer=optimizer, hyper=hyper, epochs=EPOCHS, shuffle=shuffle)
     result = assert_kernel_equals_reference(config)
     assert result.status == "completed"
     assert result.steps == EPOCHS * 506
 
 
 def test_every_optimizer_of_the_registry_is_covered() -> None:
-    assert {name for name, _ in OPTIONS} == set(REGISTRY) == set(kernel.LAYOUT)
+    assert {name for name, _ in OPTIONS} == set(REGISTRY)
+    assert {spec.kernel for spec in REGISTRY.values()} == set(kernel.PARAMETERS)
+
+
+def test_every_compiled_loop_is_named_by_a_spec_and_reads_a_known_layout() -> None:
+    used = {spec.kernel for spec in REGISTRY.values()}
+    used |= {spec.fast_path.loop for spec in REGISTRY.values() if spec.fast_path is not None}
+    assert used == set(kernel.LOOPS) == set(kernel.FAMILY)
+    assert len(kernel.LOOPS) == len(kernel._UPDATES)
+    for spec in REGISTRY.values():  # what the family reads, the spec gives or pins
+        assert set(kernel.PARAMETERS[spec.kernel]) == set(spec.defaults) | set(spec.fixed)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_kernel_equals_reference_on_the_course_runs(optimizer: str) -> None:
-    result = assert_kernel_equals_reference(TrainConfig(optimizer=optimizer))
+    result = assert_kernel_equals_reference(TrainConfig.named(optimizer=optimizer))
     assert len(result.loss_history) == 20
     assert result.loss_history[-1] < result.loss_history[0]
 
@@ -101,7 +111,7 @@ def test_kernel_equals_reference_on_custom_standardized_data_and_given_weights()
     rng = np.random.default_rng(7)
     X = rng.normal(3.0, 2.0, (37, 5))
     y = rng.normal(0.5, 1.0, 37)
-    config = TrainConfig(
+    config = TrainConfig.named(
         optimizer="adam",
         hyper={"bias_correction": True},
         epochs=4,
@@ -120,7 +130,7 @@ def test_kernel_equals_reference_when_shuffled_epochs_come_in_many_chunks(
 ) -> None:
     monkeypatch.setattr(training, "CHUNK_STEPS", chunk_steps)
     X = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1], [1.0, -1.0, 0.5, 0, 2]])
-    config = TrainConfig(optimizer="momentum", epochs=9, X=X, y=np.array([1.0, 0.5, -0.25]))
+    config = TrainConfig.named(optimizer="momentum", epochs=9, X=X, y=np.array([1.0, 0.5, -0.25]))
     chunked = assert_kernel_equals_reference(replace_shuffle(config))
     assert chunked.epochs == 9
 
@@ -131,7 +141,7 @@ def replace_shuffle(config: TrainConfig) -> TrainConfig:
 
 
 def test_a_huge_learning_rate_diverges_at_the_first_update_in_both() -> None:
-    result = assert_kernel_equals_reference(TrainConfig(hyper={"learning_rate": 1e3}))
+    result = assert_kernel_equals_reference(TrainConfig.named(hyper={"learning_rate": 1e3}))
     assert result.status == "diverged"
     assert result.diverged_at == {"epoch": 0, "step": 1}
     assert result.loss_history == []
@@ -145,7 +155,9 @@ def test_a_huge_learning_rate_diverges_at_the_first_update_in_both() -> None:
 def test_a_late_divergence_keeps_the_finite_history_in_both(
     optimizer: str, learning_rate: float, epoch: int
 ) -> None:
-    config = TrainConfig(optimizer=optimizer, hyper={"learning_rate": learning_rate}, shuffle=True)
+    config = TrainConfig.named(
+        optimizer=optimizer, hyper={"learning_rate": learning_rate}, shuffle=True
+    )
     result = assert_kernel_equals_reference(config)
     assert result.status == "diverged"
     assert result.diverged_at is not None
@@ -154,14 +166,14 @@ def test_a_late_divergence_keeps_the_finite_history_in_both(
 
 def test_an_overflowing_epoch_mean_of_finite_losses_diverges_in_both() -> None:
     X = np.array([[0.1, 0.2, 0.3, 0.4, 0.5], [0.5, 0.4, 0.3, 0.2, 0.1]])
-    config = TrainConfig(hyper={"learning_rate": 1e-300}, X=X, y=np.array([1.3e154, 1.3e154]))
+    config = TrainConfig.named(hyper={"learning_rate": 1e-300}, X=X, y=np.array([1.3e154, 1.3e154]))
     result = assert_kernel_equals_reference(config)
     assert result.diverged_at == {"epoch": 0, "step": 2}
 
 
 def test_an_overflowing_forward_node_diverges_before_any_update_in_both() -> None:
     X = np.array([[20.0, 1.0, 1.0, 1.0, 1.0]])
-    config = TrainConfig(initial_weights=[50.0] + [0.1] * 8, X=X, y=np.array([1.0]))
+    config = TrainConfig.named(initial_weights=[50.0] + [0.1] * 8, X=X, y=np.array([1.0]))
     result = assert_kernel_equals_reference(config)
     assert result.diverged_at == {"epoch": 0, "step": 0}
     assert result.final_weights == result.initial_weights
@@ -169,7 +181,7 @@ def test_an_overflowing_forward_node_diverges_before_any_update_in_both() -> Non
 
 def test_a_zero_division_in_an_update_diverges_in_both() -> None:
     X = np.array([[0.1, 0.2, 0.0, 0.4, 0.5], [0.5, 0.4, 0.0, 0.2, 0.1]])  # f3 = 0: dw3 = 0
-    config = TrainConfig(optimizer="adam", hyper={"eps": 0.0}, X=X, y=np.array([1.0, 0.5]))
+    config = TrainConfig.named(optimizer="adam", hyper={"eps": 0.0}, X=X, y=np.array([1.0, 0.5]))
     with np.errstate(invalid="ignore"):  # the reference's 0/0 in m / (sqrt(v) + eps)
         result = assert_kernel_equals_reference(config)
     assert result.diverged_at == {"epoch": 0, "step": 0}
@@ -177,7 +189,7 @@ def test_a_zero_division_in_an_update_diverges_in_both() -> None:
 
 @pytest.mark.parametrize("reference", [False, True])
 def test_no_rows_raises_in_both(reference: bool) -> None:
-    config = TrainConfig(X=np.empty((0, 5)), y=np.empty(0))
+    config = TrainConfig.named(X=np.empty((0, 5)), y=np.empty(0))
     with pytest.raises(ZeroDivisionError):
         run(config, reference=reference)
 
@@ -186,7 +198,7 @@ LOAD = """
 import sys
 from numba.np import linalg
 probe = linalg.ensure_blas
-from service.core import kernel
+from service.core.training import kernel
 kernel.compiled()
 print("scipy.linalg" in sys.modules, linalg.ensure_blas is probe)
 """
@@ -227,7 +239,7 @@ def configs(draw: st.DrawFn) -> TrainConfig:
     scale = draw(st.sampled_from([0.1, 1.0, 30.0]))
     X = np.array(draw(st.lists(st.floats(-1, 1), min_size=5 * rows, max_size=5 * rows)))
     y = np.array(draw(st.lists(st.floats(-3, 3), min_size=rows, max_size=rows)))
-    return TrainConfig(
+    return TrainConfig.named(
         optimizer=optimizer,
         hyper=hyper,
         epochs=draw(st.integers(1, 8)),
@@ -258,7 +270,7 @@ def paused(config: TrainConfig, slice_steps: int) -> tuple[Any, list[int]]:
 
 
 def test_a_course_run_paused_every_three_epochs_equals_the_run_in_one_go() -> None:
-    config = TrainConfig(optimizer="adam")
+    config = TrainConfig.named(optimizer="adam")
     outcome, pauses = paused(config, 3 * 506)
     assert pauses == [506 * e for e in (3, 6, 9, 12, 15, 18, 20)]
     assert outcome == run(config)

@@ -42,7 +42,7 @@ def test_extreme_losses_render_without_warnings(losses: list[float], log: bool) 
 
 def test_graph_figure_places_and_labels_every_node() -> None:
     cache = graph.forward([0.3, -0.2, 1.1, 0.4, -2.0], -0.75, [0.2] * 9)
-    readings = structure.read(cache, graph.backward(cache))
+    readings = structure.read(cache, graph.adjoints(cache))
     figure = graph_figure(readings, "t")
     drawn = {text.get_gid(): text.get_text() for text in figure.axes[0].texts if text.get_gid()}
     assert drawn == {

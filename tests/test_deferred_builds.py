@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from service.startup import deferred_model_builds
+from service.deferred_builds import deferred_model_builds
 
 
 def test_a_model_defined_meanwhile_is_built_on_its_first_use() -> None:

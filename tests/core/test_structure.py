@@ -42,7 +42,7 @@ def test_each_operation_gradient_matches_sympy(
     node: str, w: list[float], x: list[float], y: float
 ) -> None:
     cache = graph.forward(x, y, w)
-    reading = structure.read(cache, graph.backward(cache))[node]
+    reading = structure.read(cache, graph.adjoints(cache))[node]
     values = dict(zip((*W, *F, Y), (*w, *x, y), strict=True)) | {N: reading.value}
     expected = float(sympy.diff(loss_with_free(node), N).evalf(30, subs=values))
     assert reading.gradient == pytest.approx(expected, rel=1e-12, abs=1e-15)
@@ -52,7 +52,7 @@ def test_leaves_read_their_inputs_and_weights_their_gradients() -> None:
     w, x, y = POINTS[1]
     cache = graph.forward(x, y, w)
     grads = graph.backward(cache)
-    readings = structure.read(cache, grads)
+    readings = structure.read(cache, graph.adjoints(cache))
     assert set(readings) == {node.name for node in structure.NODES}
     assert [readings[f"f{i}"] for i in range(1, 6)] == [structure.Reading(v, None) for v in x]
     assert [readings[f"w{i}"].gradient for i in range(1, 10)] == list(grads)

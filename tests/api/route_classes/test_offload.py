@@ -9,9 +9,9 @@ from pathlib import Path
 
 SERVER = """
 import os
-from service.api import offload
-from service.api.training_schemas import TrainRequest
-value, errors = offload.pool().submit(offload.parse, TrainRequest, b'{{"epochs": 2}}').result()
+from service.api.route_classes import offload
+from service.api.schemas.training import TrainRequest
+value, errors = offload.pool().submit(offload.parse, (TrainRequest, None), b'{{"epochs": 2}}').result()
 assert value == TrainRequest(epochs=2) and errors == [], (value, errors)
 print(*offload.pool()._processes, flush=True)
 os.kill(os.getpid(), {signal})

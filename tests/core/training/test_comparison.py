@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from service.core.comparison import epochs_to_reach, label_runs, rank
 from service.core.errors import InvalidInput
-from service.core.training import TrainResult
+from service.core.training.comparison import epochs_to_reach, label_runs, rank
+from service.core.training.loop import TrainResult
 
 
 def result(history: list[float], status: str = "completed") -> TrainResult:
