@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from api_tests.live import BASE_URL, base_url, browser  # noqa: F401  (shared browser fixtures)
-
-COURSE_W = [0.1] * 9
+from api_tests.support.live import BASE_URL, base_url, browser  # noqa: F401  (shared browser fixtures)
 
 
 @pytest.fixture(scope="session")

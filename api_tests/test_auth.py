@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-from api_tests.hostile import assert_problem
+from api_tests.support.course import COURSE_W
+from api_tests.support.hostile import assert_problem
 
 KEYS = "first-key-3f9a,second-key-77c1"
 POINT = {"w": COURSE_W, "row": 0}

@@ -7,20 +7,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
+from api_tests.support.course import COURSE_GRADIENTS, COURSE_W
 from tests.support.oracles import numerical_gradient, symbolic_gradient
-
-COURSE_GRADIENTS = {
-    "dw1": -0.229733,
-    "dw2": -0.021408,
-    "dw3": -0.005625,
-    "dw4": -0.004658,
-    "dw5": -0.001008,
-    "dw6": -0.633475,
-    "dw7": -0.561942,
-    "dw8": -0.048063,
-    "dw9": -1.018104,
-}
 
 
 def test_backward_rounds_to_the_course_gradients(client: Any) -> None:

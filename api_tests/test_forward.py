@@ -6,26 +6,7 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-
-COURSE_FORWARD = {
-    "exp": 1.1272967040973583,
-    "tanh": 0.8417934192562146,
-    "sigmoid": 0.5279179387419721,
-    "loss": 0.9298048963072919,
-    "dy_pred": -1.9285278284819143,
-    "y_pred": 0.8945852131304118,
-}
-ROW0 = {
-    "x": [
-        -1.287909498957745,
-        -0.12001341619804987,
-        -1.4590003802772022,
-        -0.6666082090210984,
-        -0.14421743255530314,
-    ],
-    "y": 1.858849127371369,
-}
+from api_tests.support.course import COURSE_FORWARD, COURSE_W, ROW0
 
 
 def test_forward_on_row_0_returns_the_course_values_exactly(client: Any) -> None:

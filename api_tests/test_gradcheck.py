@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
+from api_tests.support.course import COURSE_W
 
 COURSE_SMALL_W = [
     0.00271756, 0.01260512, 0.00167639, -0.00207756, 0.00720768,

@@ -9,10 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from api_tests import students
-from api_tests.conftest import COURSE_W
-from api_tests.test_backward import COURSE_GRADIENTS
-from api_tests.test_forward import COURSE_FORWARD, ROW0
+from api_tests.support import students
+from api_tests.support.course import COURSE_FORWARD, COURSE_GRADIENTS, COURSE_W, ROW0
 
 W = [0.3, -0.2, 0.5, 0.4, -0.6, 0.1, 0.2, -0.3, 0.7]
 POINT = {"w": W, **ROW0}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-from api_tests.images import group, png_size, svg_root, texts
+from api_tests.support.course import COURSE_W
+from api_tests.support.images import group, png_size, svg_root, texts
 
 LEAVES = {f"f{i}" for i in range(1, 6)} | {f"w{i}" for i in range(1, 10)} | {"y"}
 OPERATIONS = ["a", "exp", "tanh", "sin", "q", "sigmoid", "y_pred", "loss"]

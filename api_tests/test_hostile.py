@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-from api_tests.hostile import (
+from api_tests.support.course import COURSE_W
+from api_tests.support.hostile import (
     JSON,
     NON_FINITE,
     assert_healthy,

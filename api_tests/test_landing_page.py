@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api_tests.conftest import COURSE_W
+from api_tests.support.course import COURSE_W
 
 COURSE_LOSS = 0.9298048963072919
 

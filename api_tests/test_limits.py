@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-from api_tests.hostile import JSON, assert_healthy, assert_problem, post_operations
+from api_tests.support.course import COURSE_W
+from api_tests.support.hostile import JSON, assert_healthy, assert_problem, post_operations
 
 
 def _body_of_size(size: int) -> bytes:

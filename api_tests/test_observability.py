@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from api_tests.conftest import COURSE_W
-from api_tests.hostile import JSON, post_operations
+from api_tests.support.course import COURSE_W
+from api_tests.support.hostile import JSON, post_operations
 
 POINT = {"w": COURSE_W, "row": 0}
 

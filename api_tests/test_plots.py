@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from api_tests.images import group, groups_with_prefix, png_pixels, png_size, svg_root, texts
+from api_tests.support.images import (
+    group,
+    groups_with_prefix,
+    png_pixels,
+    png_size,
+    svg_root,
+    texts,
+)
 
 SVG = {"Accept": "image/svg+xml"}
 

@@ -10,8 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api_tests.test_backward import COURSE_GRADIENTS
-from api_tests.test_forward import COURSE_FORWARD
+from api_tests.support.course import COURSE_FORWARD, COURSE_GRADIENTS
 
 
 def _execute_example(browser: WebDriver, base_url: str, operation: str) -> dict[str, Any]:

@@ -11,7 +11,9 @@ SERVER = """
 import os
 from service.api.route_classes import offload
 from service.api.schemas.training import TrainRequest
-value, errors = offload.pool().submit(offload.parse, (TrainRequest, None), b'{{"epochs": 2}}').result()
+value, errors = offload.pool().submit(
+    offload.parse, (TrainRequest, None), b'{{"epochs": 2}}'
+).result()
 assert value == TrainRequest(epochs=2) and errors == [], (value, errors)
 print(*offload.pool()._processes, flush=True)
 os.kill(os.getpid(), {signal})

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from api_tests.conftest import COURSE_W
+from api_tests.support.course import COURSE_W
 
 JSON = {"content-type": "application/json"}
 PLACEHOLDER = "__hostile__"

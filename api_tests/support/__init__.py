@@ -1,0 +1,1 @@
+"""Helpers shared by the contract tests: the course's numbers, clients, hostile bodies."""
