@@ -1,4 +1,7 @@
-"""Structured logs: one JSON object per line on stderr, carrying the request's id."""
+"""Structured logs: one JSON object per line on stderr, carrying the request's id.
+
+Tested by api_tests/test_observability.py.
+"""
 
 from __future__ import annotations
 

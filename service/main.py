@@ -1,4 +1,7 @@
-"""Builds the app: metadata, routers, the one error handler, start-up self-check."""
+"""Builds the app: metadata, routers, the one error handler, start-up self-check.
+
+Tested by every api_tests module (tests/test_layout.py checks its imports).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""One settings object, read from BACKPROP_-prefixed environment variables."""
+"""One settings object, read from BACKPROP_-prefixed environment variables.
+
+Tested by api_tests/test_limits.py and tests/test_warmup.py.
+"""
 
 from __future__ import annotations
 

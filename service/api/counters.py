@@ -2,6 +2,8 @@
 
 The training pool records every training (whatever asked for it) and the grading routes every
 verdict; GET /metrics (routes/operations.py) serves them with the HTTP metrics.
+
+Tested by api_tests/test_observability.py and api_tests/test_limits.py.
 """
 
 from __future__ import annotations

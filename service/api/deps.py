@@ -1,4 +1,7 @@
-"""The Annotated dependencies routes take: the settings, and the image type a client accepts."""
+"""The Annotated dependencies routes take: the settings, and the image type a client accepts.
+
+Tested by api_tests/test_plots.py and api_tests/test_graph_picture.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""A core Grade in the platform's format: native, Gradescope's results.json, PrairieLearn's."""
+"""A core Grade in the platform's format: native, Gradescope's results.json, PrairieLearn's.
+
+Tested by api_tests/test_grading.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Images over HTTP: PNG or SVG chosen by the Accept header, drawn off the event loop."""
+"""Images over HTTP: PNG or SVG chosen by the Accept header, drawn off the event loop.
+
+Tested by api_tests/test_plots.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The OpenAPI document as the service really answers: problem+json errors and bearer security."""
+"""The OpenAPI document as the service really answers: problem+json errors and bearer security.
+
+Tested by api_tests/test_openapi.py and api_tests/test_fuzz.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The course's 506-row dataset, shipped inside the package as CSV (SPEC §2)."""
+"""The course's 506-row dataset, shipped inside the package as CSV (SPEC §2).
+
+Tested by api_tests/test_dataset.py and tests/core/test_graph.py.
+"""
 
 from __future__ import annotations
 

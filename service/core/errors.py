@@ -1,4 +1,7 @@
-"""The one error family of the service; the web layer maps each to application/problem+json."""
+"""The one error family of the service; the web layer maps each to application/problem+json.
+
+Tested by api_tests/test_hostile.py and api_tests/test_limits.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Gradient checking by central differences, one weight at a time (SPEC §4)."""
+"""Gradient checking by central differences, one weight at a time (SPEC §4).
+
+Tested by api_tests/test_gradcheck.py.
+"""
 
 from __future__ import annotations
 

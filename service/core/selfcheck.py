@@ -1,4 +1,7 @@
-"""Start-up self-check: the graph must reproduce the course's reference numbers (SPEC §3)."""
+"""Start-up self-check: the graph must reproduce the course's reference numbers (SPEC §3).
+
+Tested by tests/core/test_graph.py.
+"""
 
 from __future__ import annotations
 

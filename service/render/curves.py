@@ -1,4 +1,7 @@
-"""Loss against epoch, one labelled line per training run."""
+"""Loss against epoch, one labelled line per training run.
+
+Tested by tests/render/test_figures.py.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Inputs f1..f5 and weights w1..w9 in a column on the left, parts 1-2 (a, exp, tanh) on top,
 part 3 (sin, q, sigmoid) below, y_pred and the loss on the right. Numbers are printed with
 ``format_number`` (6 significant digits); in SVG node i's group has gid "node-<name>".
+
+Tested by tests/render/test_figures.py.
 """
 
 from __future__ import annotations

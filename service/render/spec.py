@@ -1,4 +1,7 @@
-"""What the pictures show, without importing matplotlib (kept off the start-up path)."""
+"""What the pictures show, without importing matplotlib (kept off the start-up path).
+
+Tested by tests/render/test_figures.py.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 With no keys configured the service is open (and says so in the log at start). With keys, every
 path except the public ones needs `Authorization: Bearer <key>`; the key is compared with every
 configured key in constant time, and is never logged or echoed.
+
+Tested by api_tests/test_auth.py.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ Python's parser for what orjson refuses) without a key repeated in one object; a
 a 400 here, before FastAPI's parser (which would take the last duplicate and turn deep nesting
 into a RecursionError). NaN, Infinity and 1e309 do parse: the strict schemas then reject them
 with a 422 naming the field. The body then reaches the app unchanged.
+
+Tested by api_tests/test_hostile.py.
 """
 
 from __future__ import annotations

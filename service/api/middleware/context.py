@@ -1,4 +1,7 @@
-"""Every response carries X-Request-ID; every request leaves one JSON access line (pure ASGI)."""
+"""Every response carries X-Request-ID; every request leaves one JSON access line (pure ASGI).
+
+Tested by api_tests/test_observability.py.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 `instrument` adds prometheus-fastapi-instrumentator's middleware, with a cheaper route lookup.
 Metrics live in the process: with several worker processes, scrape each one (or set
 PROMETHEUS_MULTIPROC_DIR).
+
+Tested by api_tests/test_observability.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Unknown query parameters are refused (422), as unknown body fields are (pure ASGI)."""
+"""Unknown query parameters are refused (422), as unknown body fields are (pure ASGI).
+
+Tested by api_tests/test_hostile.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Routes that serve the built-in dataset."""
+"""Routes that serve the built-in dataset.
+
+Tested by api_tests/test_dataset.py.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 The route validates, hands the case to the core's grader (training cases with a trainer backed by
 the training pool), counts the verdict and renders the requested platform format. A batch's items
 are validated one by one: a malformed item is answered `gradable: false` and the rest graded.
+
+Tested by api_tests/test_grading.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Routes of the graph: forward pass, backward pass, gradient check, its structure and picture."""
+"""Routes of the graph: forward pass, backward pass, gradient check, its structure and picture.
+
+Tested by api_tests/test_forward.py, api_tests/test_backward.py, api_tests/test_gradcheck.py
+and api_tests/test_graph_picture.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The landing page at /: what the service is, and a form that calls /forward and /graph."""
+"""The landing page at /: what the service is, and a form that calls /forward and /graph.
+
+Tested by api_tests/test_landing_page.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Operations routes: liveness, readiness, versions and Prometheus metrics."""
+"""Operations routes: liveness, readiness, versions and Prometheus metrics.
+
+Tested by api_tests/test_observability.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Routes drawing loss curves: one training run, or a comparison of several."""
+"""Routes drawing loss curves: one training run, or a comparison of several.
+
+Tested by api_tests/test_plots.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Routes of per-sample training: one run, a batch in parallel, and a comparison of optimizers."""
+"""Routes of per-sample training: one run, a batch in parallel, and a comparison of optimizers.
+
+Tested by api_tests/test_train.py, api_tests/test_train_batch.py and api_tests/test_compare.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The shared base of every request and response model, and the field types they reuse."""
+"""The shared base of every request and response model, and the field types they reuse.
+
+Tested by api_tests/test_forward.py and api_tests/test_hostile.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Response model of GET /dataset."""
+"""Response model of GET /dataset.
+
+Tested by api_tests/test_dataset.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Response models of /grade and /grade/batch: the native shape, Gradescope's and PrairieLearn's."""
+"""Response models of /grade and /grade/batch: the native shape, Gradescope's and PrairieLearn's.
+
+Tested by api_tests/test_grading.py.
+"""
 
 from __future__ import annotations
 

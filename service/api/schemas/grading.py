@@ -1,4 +1,7 @@
-"""Request models of /grade and /grade/batch (the answers are in grade_results.py)."""
+"""Request models of /grade and /grade/batch (the answers are in grade_results.py).
+
+Tested by api_tests/test_grading.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Request and response models of the graph endpoints: forward, backward, gradcheck, /graph."""
+"""Request and response models of the graph endpoints: forward, backward, gradcheck, /graph.
+
+Tested by api_tests/test_forward.py and api_tests/test_gradcheck.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Response models of the operations routes: health, readiness and versions."""
+"""Response models of the operations routes: health, readiness and versions.
+
+Tested by api_tests/test_observability.py.
+"""
 
 from __future__ import annotations
 

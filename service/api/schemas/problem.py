@@ -1,4 +1,7 @@
-"""The problem+json (RFC 9457) models every error answer follows."""
+"""The problem+json (RFC 9457) models every error answer follows.
+
+Tested by api_tests/test_openapi.py.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ Each wrong version is recomputed from the same case, starting from the graph's o
 (``graph.forward``'s cache and ``graph.backward``'s gradients) and changing one thing, so a
 submission can be matched to the mistake that produced it. The last ones of each list are
 "follow-through" versions: the right formula applied to the student's own upstream values, which
-says the item itself is right and the mistake is earlier.
+says the item itself is right and the mistake is earlier. (Over 250 lines: the catalogue of
+mistakes, one Variant each, for three tasks.)
+
+Tested by tests/core/grading/test_policy.py and api_tests/test_grading.py (wrong code paths graded).
 """
 
 from __future__ import annotations

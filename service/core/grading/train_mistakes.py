@@ -6,6 +6,8 @@ v`` equals): ``config_variants`` returns those configurations, for the grader's 
 it trains any run. Others need a different loop: the epoch's loss taken after the updates, and full-
 batch gradient descent: ``loop_variants`` runs those here, in plain Python on the core's graph and
 optimizers, only for runs of at most ``LOOP_MAX_STEPS`` row visits.
+
+Tested by tests/core/grading/test_policy.py and api_tests/test_grading.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Initial weights are ``default_rng(seed).normal(0, 0.01, 9)`` (always drawn, so t
 does not depend on whether initial weights were given); with ``shuffle`` each epoch's order is
 ``rng.permutation(n)`` from the same generator. An epoch's loss is the mean of the per-row losses
 of its forward passes (before each row's update), summed in visiting order, divided by n.
+
+Tested by tests/core/training/test_kernel.py (compiled against the reference, bit for bit).
 """
 
 from __future__ import annotations
