@@ -24,7 +24,8 @@ GRADCHECK_W = (  # SPEC §4: the course's second gradient-check point
 )
 MIXED_W = (0.3, -0.2, 0.5, 0.4, -0.6, 0.1, 0.2, -0.3, 0.7)
 LARGE_W = (0.8, 0.5, 1.2, -0.9, 0.7, -0.4, 0.3, 0.6, -1.1)  # w3*f3 past pi/2: cos < 0 on row 0
-ONES_W = (1.0,) * 9  # the weights y was made with: loss close to 0
+OTHER_W = (0.5, -0.4, 1.1, 0.6, -0.3, -0.2, 0.1, 0.4, -0.8)  # cos(w3*f3) < 0 on row 300
+ONES_W = (1.0,) * 9  # the weights y was made with: on row 1 the loss is exactly 0
 
 # default_rng(11).normal(0, 0.01, 9), written out: the course's kind of initial weights
 W0 = (
@@ -60,8 +61,8 @@ def point_cases() -> tuple[PointCase, ...]:
         point("row0_gradcheck_w", 0, GRADCHECK_W),
         point("row7_mixed_w", 7, MIXED_W),
         point("row0_large_w", 0, LARGE_W),
-        point("row123_large_w", 123, LARGE_W),
-        point("row42_ones_w", 42, ONES_W),
+        point("row300_other_w", 300, OTHER_W),
+        point("row1_ones_w", 1, ONES_W),
     )
 
 
@@ -72,7 +73,7 @@ def gradcheck_cases() -> tuple[PointCase, ...]:
         point("gc_row0_course_w", 0, COURSE_W),
         point("gc_row0_gradcheck_w", 0, GRADCHECK_W),
         point("gc_row7_mixed_w", 7, MIXED_W),
-        point("gc_row123_large_w_eps1e-4", 123, LARGE_W, eps=1e-4),
+        point("gc_row300_other_w_eps1e-4", 300, OTHER_W, eps=1e-4),
     )
 
 
@@ -87,9 +88,10 @@ def train_case(name: str, optimizer: str, epochs: int, w0: tuple[float, ...]) ->
 
 @lru_cache(maxsize=1)
 def train_cases() -> tuple[TrainCase, ...]:
-    """Course sgd, momentum and adam for 3 epochs from W0; momentum and adam from [0.1]*9 too."""
+    """Course sgd, momentum and adam for 3 epochs from W0; 2 epochs from [0.1]*9 too."""
     return (
         train_case("sgd_3_w0", "sgd", 3, W0),
+        train_case("sgd_2_course_w", "sgd", 2, COURSE_W),
         train_case("momentum_3_w0", "momentum", 3, W0),
         train_case("adam_3_w0", "adam", 3, W0),
         train_case("momentum_2_course_w", "momentum", 2, COURSE_W),

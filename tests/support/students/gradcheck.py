@@ -36,6 +36,11 @@ def _own(x, y, w):
     return notebook.gradients(x, y, w)
 
 
+def _wrong_own(x, y, w):
+    """The gradient of a student whose backward has sin(w3*f3) for cos(w3*f3)*f3."""
+    return list(students_backward.bw_sin_no_f3(x, y, w, forward_propagation(x, y, w)).values())
+
+
 def entry(
     id: str,
     description: str,
@@ -145,9 +150,7 @@ def gc_deepcopy_dicts(x, y, w, eps):
 @entry(
     "gc_of_wrong_gradient",
     "a right check of a wrong backward (sin for cos in dw3)",
-    checked=lambda x, y, w: list(
-        students_backward.bw_sin_no_f3(x, y, w, forward_propagation(x, y, w)).values()
-    ),
+    checked=_wrong_own,
 )
 def gc_of_wrong_gradient(x, y, w, eps):
     g = np.array(
@@ -358,9 +361,14 @@ def gc_elementwise(x, y, w, eps):
     return (g - n) / (g + n)
 
 
-@entry("gc_elementwise_mean", "the mean of (g - n)/(g + n)", ("gc_elementwise_ratio",))
+@entry(
+    "gc_elementwise_mean",
+    "the mean of (g - n)/(g + n), checking a backward with sin for cos",
+    ("gc_elementwise_ratio",),
+    checked=_wrong_own,
+)
 def gc_elementwise_mean(x, y, w, eps):
-    g, n = _grad_vector(x, y, w), _central(x, y, w, eps)
+    g, n = np.array(_wrong_own(x, y, w)), _central(x, y, w, eps)
     return np.mean((g - n) / (g + n))
 
 
@@ -406,15 +414,25 @@ def gc_ratios_g_n(x, y, w, eps):
     return (g - n) / (g + n), g, n
 
 
-@entry("gc_norm_of_sum", "||g - n|| / ||g + n||", ("gc_norm_of_sum",))
+@entry(
+    "gc_norm_of_sum",
+    "||g - n|| / ||g + n||, checking a backward with sin for cos",
+    ("gc_norm_of_sum",),
+    checked=_wrong_own,
+)
 def gc_norm_of_sum(x, y, w, eps):
-    g, n = _grad_vector(x, y, w), _central(x, y, w, eps)
+    g, n = np.array(_wrong_own(x, y, w)), _central(x, y, w, eps)
     return np.linalg.norm(g - n) / np.linalg.norm(g + n)
 
 
-@entry("gc_unnormalised", "||g - n|| not divided by anything", ("gc_unnormalised",))
+@entry(
+    "gc_unnormalised",
+    "||g - n|| not divided by anything, checking a backward with sin for cos",
+    ("gc_unnormalised",),
+    checked=_wrong_own,
+)
 def gc_unnormalised(x, y, w, eps):
-    return float(np.linalg.norm(_grad_vector(x, y, w) - _central(x, y, w, eps)))
+    return float(np.linalg.norm(np.array(_wrong_own(x, y, w)) - _central(x, y, w, eps)))
 
 
 # ---- wrong: whose gradient, and compounds ------------------------------------------------------

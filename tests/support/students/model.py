@@ -9,6 +9,7 @@ maps that return to the items of issue 11 (see ``submit``), in JSON types.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,7 @@ LABELS: dict[str, str] = {
     "t_per_weight": "Adam's t is the weight index inside a per-weight loop",
     "eps_inside_sqrt": "Adam's eps inside the square root: sqrt(v + eps)",
     "adam_v_not_squared": "Adam's v averages g instead of g^2",
-    "swapped_operands@betas": "Adam's beta1 and beta2 swapped",
+    "misplaced@eps": "Adam's eps added outside the division: lr*m/sqrt(v) + eps",
     "state_reset_each_epoch": "the optimizer's moments reset to 0 at each epoch",
     "state_not_updated": "the momentum buffer computed but never stored (stays 0)",
     "state_per_row": "one momentum buffer per row instead of one for the run",
@@ -179,11 +180,20 @@ class Student:
         return isinstance(case, PointCase)
 
     def submission(self, case: Case) -> dict[str, Any]:
-        """The student's return for the case as issue 11's items, in JSON types."""
-        items = submit(self.task, self.shape, self.run(case))
-        if self.checked is not None and isinstance(case, PointCase):
-            items.setdefault("gradients", jsonable(self.checked(case)))
-        return items
+        """The student's return for the case as issue 11's items, in JSON types (a fresh copy).
+
+        Computed once per entry and case (the code is deterministic), then copied.
+        """
+        key = (self.id, case.name)
+        if key not in _SUBMISSIONS:
+            items = submit(self.task, self.shape, self.run(case))
+            if self.checked is not None and isinstance(case, PointCase):
+                items.setdefault("gradients", jsonable(self.checked(case)))
+            _SUBMISSIONS[key] = items
+        return copy.deepcopy(_SUBMISSIONS[key])
+
+
+_SUBMISSIONS: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def jsonable(value: Any) -> Any:

@@ -587,14 +587,18 @@ def tr_adam_v_not_squared(X, Y, w, epochs, hp):
 
 
 @entry(
-    "tr_adam_betas_swapped", "m uses beta2 and v uses beta1", ("adam",), ("swapped_operands@betas",)
+    "tr_adam_eps_precedence",
+    "w -= lr * m / np.sqrt(v) + eps: eps outside the division",
+    ("adam",),
+    ("misplaced@eps",),
 )
-def tr_adam_betas_swapped(X, Y, w, epochs, hp):
+def tr_adam_eps_precedence(X, Y, w, epochs, hp):
     lr, b1, b2, eps = hp["learning_rate"], hp["beta1"], hp["beta2"], hp["eps"]
 
     def update(w, g, state, epoch, row):
-        m, v = _moments(g, state, b2, b1)
-        return w - lr * m / (np.sqrt(v) + eps)
+        m, v = _moments(g, state, b1, b2)
+        w -= lr * m / np.sqrt(v) + eps
+        return w
 
     return adam_loop(X, Y, w, epochs, hp, update)
 
