@@ -44,6 +44,7 @@ from tests.support.students.oracle import (
     reference_point,
     within,
 )
+from tests.support.students.scoreboard import Outcome, answers, format_table, names_mistake, table
 
 THRESHOLD = {"gc_booleans": 1e-7}  # the tolerance the thresholded entry tests its ratios with
 ENTRIES = corpus()
@@ -274,3 +275,45 @@ def test_momentum_never_stored_is_vanilla_at_a_smaller_rate() -> None:
         math.isclose(s, e, rel_tol=1e-10)
         for s, e in zip(sub["loss_history"], result.loss_history, strict=True)
     )
+
+
+# ---- the scoreboard -----------------------------------------------------------------------------
+
+
+def test_the_scoreboard_of_a_grader_that_knows_everything_is_full() -> None:
+    outcomes = [
+        Outcome(a, accepted=True, full=not a.wrong, named=a.student.mistakes)
+        for a in answers(ENTRIES)
+    ]
+    rows = table(outcomes)
+    assert all(count == (0 if "cannot" in name else total) for name, (count, total) in rows.items())
+    assert rows["wrong answers that lose points"][1] >= 200
+    assert "| correct answers that score full |" in format_table(rows)
+
+
+def test_the_scoreboard_counts_what_goes_wrong() -> None:
+    outcomes = [
+        Outcome(a, accepted=a.student.task != "gradcheck", full=True, named=("global_w",))
+        for a in answers(ENTRIES)
+    ]
+    rows = table(outcomes)
+    gradchecks = sum(len(applicable(s)) for s in corpus("gradcheck"))
+    assert (
+        rows["outputs that cannot be submitted as the student's code returns them"][0] == gradchecks
+    )
+    assert rows["wrong answers that lose points"][0] == 0
+    named = rows["wrong answers whose diagnosis names the actual mistake"][0]
+    assert named == sum(
+        1
+        for o in outcomes
+        if o.accepted and o.answer.wrong and o.answer.student.mistakes == ("global_w",)
+    )
+    assert named > 0
+
+
+def test_names_mistake_wants_every_part_of_a_compound_or_an_equivalent() -> None:
+    by_id = {s.id: s for s in ENTRIES}
+    compound = by_id["bw_global_w_sin"]
+    assert not names_mistake(compound, ["global_w"])
+    assert names_mistake(compound, ["wrong_derivative@sin", "global_w", "sign_flip@dy_pred"])
+    assert names_mistake(by_id["bw_graph_overwrite"], ["wrong_derivative@square"])
