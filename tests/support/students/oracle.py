@@ -101,35 +101,50 @@ def pairs(name: str, submitted: Any, right: Any) -> list[tuple[float, float]] | 
     return list(zip(s, r, strict=False))
 
 
-def within(task: str, tolerance: tuple[float, float], s: float, e: float) -> bool:
+def within(tolerance: tuple[float, float], s: float, e: float) -> bool:
+    """|s - e| <= max(atol, rtol * |e|) for tolerance (rtol, atol)."""
     rtol, atol = tolerance
     return abs(s - e) <= max(atol, rtol * abs(e))
 
 
-def differences(student: Student, case: PointCase | TrainCase) -> list[str]:
-    """The items of the submission off by more than WRONG_MARGIN (or of another shape)."""
+def differences(
+    student: Student, case: PointCase | TrainCase, tolerance: tuple[float, float] | None = None
+) -> list[str]:
+    """The items off by more than the tolerance (WRONG_MARGIN's by default), or of another shape."""
+    tolerance = tolerance or WRONG_MARGIN[student.task]
     sub = student.submission(case)
     right = expected(student, case, sub)
     off = []
     for name, value in sub.items():
-        if name not in right:
+        if name == "gradients" or name not in right:
             continue
         matched = pairs(name, value, right[name])
-        if matched is None or not all(
-            within(student.task, WRONG_MARGIN[student.task], s, e) for s, e in matched
-        ):
+        if matched is None or not all(within(tolerance, s, e) for s, e in matched):
             off.append(name)
     return off
 
 
-def is_off(student: Student, case: PointCase | TrainCase) -> bool:
-    """Whether the entry's submission for the case must lose points.
-
-    Some item is off by more than WRONG_MARGIN, or a gradient check reports a per-weight
-    comparison (wrong by its form) and says so in its labels.
-    """
-    if differences(student, case):
-        return True
+def _wrong_form(student: Student, case: PointCase | TrainCase) -> bool:
     return "per_weight" in student.submission(case) and bool(
         PER_WEIGHT_LABELS & set(student.mistakes)
     )
+
+
+def is_off(student: Student, case: PointCase | TrainCase) -> bool:
+    """Whether the entry's output for the case is a wrong answer, which must lose points.
+
+    Some item is outside CORRECT_TOLERANCE (no faithful float64 implementation is that far off),
+    or a gradient check reports a per-weight comparison (wrong by its form).
+    """
+    return bool(differences(student, case, CORRECT_TOLERANCE[student.task])) or _wrong_form(
+        student, case
+    )
+
+
+def is_clearly_off(student: Student, case: PointCase | TrainCase) -> bool:
+    """is_off, and off by more than WRONG_MARGIN (the service's lenient defaults) too.
+
+    The outputs that are off but not clearly (a wrong formula whose effect is tiny at tiny
+    weights) are wrong answers that only a policy stricter than WRONG_MARGIN can dock.
+    """
+    return bool(differences(student, case)) or _wrong_form(student, case)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from tests.support.students.model import Case, Student
-from tests.support.students.oracle import applicable, is_off
+from tests.support.students.oracle import applicable, is_clearly_off, is_off
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class Answer:
 
     student: Student
     case: Case
-    wrong: bool
+    wrong: bool  # oracle.is_off: outside CORRECT_TOLERANCE, or a per-weight comparison
+    clearly: bool  # oracle.is_clearly_off: off by more than WRONG_MARGIN too
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def answers(students: Iterable[Student]) -> Iterator[Answer]:
     """Every entry on every standard case it runs on."""
     for student in students:
         for case in applicable(student):
-            yield Answer(student, case, is_off(student, case))
+            yield Answer(student, case, is_off(student, case), is_clearly_off(student, case))
 
 
 def names_mistake(student: Student, named: Collection[str]) -> bool:
