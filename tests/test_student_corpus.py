@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from service.core import registry
 from service.core.graph import GRADIENT_NAMES
-from service.core.training import orders, train_reference
+from service.core.training import registry
+from service.core.training.loop import orders, train_reference
 from tests.support.students import (
     LABELS,
     SHAPES,
@@ -278,7 +278,7 @@ def test_momentum_never_stored_is_vanilla_at_a_smaller_rate() -> None:
     (student,) = [s for s in ENTRIES if s.id == "tr_mom_never_updated"]
     case = next(c for c in cases_for("train") if c.optimizer == "momentum")
     lr = case.hyper["learning_rate"] * (1 - case.hyper["beta"])
-    sgd = registry.build("sgd", registry.resolve("sgd", {"learning_rate": lr}))
+    sgd = registry.resolve("sgd", {"learning_rate": lr}).build()
     epoch_orders = orders(len(case.y), case.epochs, False, np.random.default_rng(0))
     w0 = np.array(case.initial_weights)
     result = train_reference(np.array(case.X), np.array(case.y), w0, sgd, epoch_orders)

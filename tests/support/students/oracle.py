@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from service.core import registry
 from service.core.gradcheck import check_gradient
 from service.core.graph import GRADIENT_NAMES, backward, forward
-from service.core.training import TrainResult, orders, train_reference
+from service.core.training import registry
+from service.core.training.loop import TrainResult, orders, train_reference
 from tests.support.students.cases import cases_for
 from tests.support.students.model import PointCase, Student, TrainCase
 
@@ -75,7 +75,7 @@ _TRAINED: dict[str, TrainResult] = {}
 
 
 def _train(case: TrainCase) -> TrainResult:
-    optimizer = registry.build(case.optimizer, registry.resolve(case.optimizer, dict(case.hyper)))
+    optimizer = registry.resolve(case.optimizer, dict(case.hyper)).build()
     X, y = np.array(case.X), np.array(case.y)
     epoch_orders = orders(len(y), case.epochs, False, np.random.default_rng(0))
     return train_reference(X, y, np.array(case.initial_weights), optimizer, epoch_orders)
