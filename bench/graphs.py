@@ -66,7 +66,8 @@ def _c(node: ast.expr) -> str:
         op = {ast.Gt: ">", ast.Lt: "<", ast.NotEq: "!="}[type(node.ops[0])]
         return f"({_c(node.left)} {op} {_c(node.comparators[0])})"
     if isinstance(node, ast.Constant):
-        return repr(float(node.value))
+        assert isinstance(node.value, float)
+        return repr(node.value)
     if isinstance(node, ast.Name):
         return {"nan": "NAN"}.get(node.id, node.id)
     if isinstance(node, ast.Subscript):
@@ -101,7 +102,11 @@ def c_source(graph: Graph) -> str:
 #include <time.h>
 #define NX {t.n_inputs}
 #define NW {t.n_weights}
-static inline double powi(double x, double k) {{ double r = 1.0; while (k >= 1.0) {{ r = r * x; k -= 1.0; }} return r; }}
+static inline double powi(double x, double k) {{
+    double r = 1.0;
+    while (k >= 1.0) {{ r = r * x; k -= 1.0; }}
+    return r;
+}}
 static double gradient(const double *X, const double *y, long i, const double *w, double *g) {{
 {chr(10).join(body)}
 }}
@@ -156,7 +161,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    graphs = {**{name: builtin()[name] for name in ("course", "cs231n_neuron")}, "mlp50": define(MLP50)}
+    presets = builtin()
+    graphs = {"course": presets["course"], "cs231n_neuron": presets["cs231n_neuron"]}
+    graphs["mlp50"] = define(MLP50)
     work = Path(tempfile.mkdtemp(prefix="bench-graphs-"))
     cache = GraphCache(work / "cache")
     cache.get(define({"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": "w*x"}}))  # warm numba

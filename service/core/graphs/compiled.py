@@ -67,7 +67,9 @@ def gradient_source(t: Tape) -> list[str]:
         lines.append(f"    d{c.target} = " + (f"d{c.target} + ({code})" if c.accumulate else code))
     assigned = {c.target for c in t.backward if c.weights}
     for j in range(t.n_weights):
-        lines.append(f"    g[{j}] = d{t.weight(j)}" if t.weight(j) in assigned else f"    g[{j}] = 0.0")
+        lines.append(
+            f"    g[{j}] = d{t.weight(j)}" if t.weight(j) in assigned else f"    g[{j}] = 0.0"
+        )
     check = [f"(g[{j}] - g[{j}])" for j in range(t.n_weights)]
     dy_pred = f"d{t.output}" if t.output in assigned else "0.0"
     lines.append(f"    if {' + '.join([f'({dy_pred} - {dy_pred})', *check])} != 0.0:")
@@ -76,14 +78,14 @@ def gradient_source(t: Tape) -> list[str]:
     return lines
 
 
-_SIGNATURES = '''
+_SIGNATURES = """
 _X = types.Array(types.float64, 2, "C", readonly=True)
 _Y = types.Array(types.float64, 1, "C", readonly=True)
 _W = types.float64[::1]
 _OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
-'''
+"""
 
-_TRAIN = '''
+_TRAIN = """
 
 @njit(types.boolean(_X, _Y, types.int64, types.float64, _W, _W), **_OPTIONS)
 def train_sgd(X, y, epochs, lr, w, history):
@@ -100,7 +102,7 @@ def train_sgd(X, y, epochs, lr, w, history):
                 w[j] = w[j] - lr * g[j]
         history[e] = total / n
     return True
-'''
+"""
 
 
 def source(graph: Graph) -> str:
@@ -178,7 +180,8 @@ class GraphCache:
         _write(path, source(graph))
         (folder / "used").touch()
         spec = importlib.util.spec_from_file_location(f"_backprop_graph_{graph.id[:24]}", path)
-        assert spec is not None and spec.loader is not None
+        assert spec is not None
+        assert spec.loader is not None
         module: ModuleType = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # numba's cache finds the module again by name
         start = time.perf_counter()
@@ -201,7 +204,9 @@ class GraphCache:
             used = folder / "used"
             numba = folder / "numba-cache"
             extra = Path(numba.read_text()) if numba.exists() else None
-            size = _size(folder) + (_size(extra) if extra and extra != folder and extra.is_dir() else 0)
+            size = _size(folder) + (
+                _size(extra) if extra and extra != folder and extra.is_dir() else 0
+            )
             stamp = used.stat().st_mtime if used.exists() else 0.0
             entries.append((stamp, folder.name, size, folder, extra))
         total = sum(e[2] for e in entries)

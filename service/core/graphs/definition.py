@@ -4,9 +4,9 @@ The definition is JSON: `inputs` and `weights` (names, in the order `x` and `w` 
 `nodes` (name -> expression over inputs, weights, nodes, numbers and `y`; `y_pred` required),
 `loss` (default `(y - y_pred)**2`) and an optional `summary`. Nodes named `_...` are internal.
 The canonical form re-prints each expression from its tree; the id is the sha256 of that form as
-compact JSON with sorted keys, so equal graphs have equal ids whatever order the nodes are listed in. The order nodes
-are computed in is derived from the canonical form alone (dependencies first, ties by name), so
-one id always means one sequence of float operations.
+compact JSON with sorted keys, so equal graphs have equal ids whatever order nodes are listed in.
+The order nodes are computed in derives from the canonical form alone (dependencies first, ties
+by name), so one id always means one sequence of float operations.
 """
 
 from __future__ import annotations

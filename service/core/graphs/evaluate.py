@@ -44,7 +44,9 @@ class Backward:
     input_gradients: dict[str, float]
 
 
-def _sweep(t: Tape, slots: Sequence[float], adjoints: dict[int, float], start: int, stop: int) -> None:
+def _sweep(
+    t: Tape, slots: Sequence[float], adjoints: dict[int, float], start: int, stop: int
+) -> None:
     """Apply t.backward[start:stop] to `adjoints`."""
     for c in t.backward[start:stop]:
         step = t.steps[c.step]
@@ -80,9 +82,7 @@ def forward(graph: Graph, x: Sequence[float], y: float, w: Sequence[float]) -> F
     if not math.isfinite(dy_pred):
         raise NumericalOverflow("dy_pred")
     values = {name: slots[slot] for name, slot in t.nodes.items() if name != LOSS}
-    return Forward(
-        graph, tuple(slots), adjoints, values, values[OUTPUT], slots[t.loss], dy_pred
-    )
+    return Forward(graph, tuple(slots), adjoints, values, values[OUTPUT], slots[t.loss], dy_pred)
 
 
 def backward(cache: Forward) -> Backward:

@@ -4,10 +4,11 @@ A row's `forward` is an expression over its operands `{a}` (and `{b}`) and its c
 `local[i]` is the contribution to operand i's adjoint, an expression over the operands, the
 output `{out}` and the upstream adjoint `{g}` — written upstream first, factors left to right
 (`g * out * (1.0 - out)`), the order graph.py multiplies in, so results match it bit for bit.
-`text` is the same derivative as a student writes it. The readable evaluator runs these templates
-as Python (`readable`); the compiled code pastes them into generated source (`PRELUDE` holds the
-helpers numba sees under the same names). The templates are this module's constants, never user
-text. relu and abs take torch's subgradient 0 at 0.
+`text` is the same derivative as a student writes it (`{ra}`: the operand unparenthesized).
+The readable evaluator runs these templates as Python (`READABLE`); the compiled code pastes
+them into generated source (`PRELUDE` holds the helpers numba sees under the same names). The
+templates are this module's constants, never user text. relu and abs take torch's subgradient
+0 at 0.
 """
 
 from __future__ import annotations
@@ -40,18 +41,18 @@ OPS: dict[str, Op] = {
     ),
     "neg": Op("-{a}", ("-{g}",), ("-1",)),
     "square": Op("{a} * {a}", ("{g} * 2.0 * {a}",), ("2*{a}",)),  # x**2 and x*x
-    "powi": Op("powi({a}, {k})", ("{g} * {k} * powi({a}, {k} - 1.0)",), ("{k}*{a}**({k} - 1)",)),
+    "powi": Op("powi({a}, {k})", ("{g} * {k} * powi({a}, {k} - 1.0)",), ("{k}*{a}**{k1}",)),
     "powneg": Op(
         "div(1.0, powi({a}, -{k}))",
         ("{g} * {k} * div(1.0, powi({a}, 1.0 - {k}))",),
-        ("{k}*{a}**({k} - 1)",),
+        ("{k}*{a}**{k1}",),
     ),
-    "pow": Op("pow({a}, {k})", ("{g} * {k} * pow({a}, {k} - 1.0)",), ("{k}*{a}**({k} - 1)",)),
+    "pow": Op("pow({a}, {k})", ("{g} * {k} * pow({a}, {k} - 1.0)",), ("{k}*{a}**{k1}",)),
     "exp": Op("exp({a})", ("{g} * {out}",), ("{out}",)),
     "log": Op("log({a})", ("div({g}, {a})",), ("1/{a}",)),
     "sqrt": Op("sqrt({a})", ("div({g}, 2.0 * {out})",), ("1/(2*{out})",)),
-    "sin": Op("sin({a})", ("{g} * cos({a})",), ("cos({a})",)),
-    "cos": Op("cos({a})", ("{g} * -sin({a})",), ("-sin({a})",)),
+    "sin": Op("sin({a})", ("{g} * cos({a})",), ("cos({ra})",)),
+    "cos": Op("cos({a})", ("{g} * -sin({a})",), ("-sin({ra})",)),
     "tanh": Op("tanh({a})", ("{g} * (1.0 - {out} * {out})",), ("(1 - {out}**2)",)),
     "sigmoid": Op(
         "1.0 / (1.0 + exp(-{a}))", ("{g} * {out} * (1.0 - {out})",), ("{out}*(1 - {out})",)

@@ -1,4 +1,4 @@
-"""Preset graphs: the ones shipped in the package (`course`, the default) and an instructor's folder.
+"""Preset graphs: those shipped in the package (`course`, the default) and an instructor's folder.
 
 A preset is a JSON definition in a file whose stem is its name (`course.json` is `course`).
 """

@@ -14,7 +14,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from service.core.graphs.definition import LOSS, OUTPUT, TARGET, Graph
-from service.core.graphs.expression import Call, Expr, Name, Neg, Num, Power, children, unparse
+from service.core.graphs.expression import (
+    Binary,
+    Call,
+    Expr,
+    Name,
+    Neg,
+    Num,
+    Power,
+    children,
+    unparse,
+)
 from service.core.graphs.ops import BINARY
 
 
@@ -71,6 +81,23 @@ class Tape:
         return self.nodes[OUTPUT]
 
 
+def op_of(tree: Expr) -> tuple[str, float]:
+    """The table's op computing `tree` (not a number or a name) and its constant."""
+    if isinstance(tree, Neg):
+        return "neg", 0.0
+    if isinstance(tree, Call):
+        return tree.func, 0.0
+    if isinstance(tree, Power):
+        k = tree.exponent
+        if k == 2.0:
+            return "square", 0.0
+        return ("powi" if k >= 0 else "powneg") if k.is_integer() else "pow", k
+    assert isinstance(tree, Binary)
+    if tree.op == "*" and tree.left == tree.right:  # x*x: one operand, one adjoint
+        return "square", 0.0
+    return BINARY[tree.op], 0.0
+
+
 def _constants(tree: Expr, found: dict[str, float]) -> None:
     if isinstance(tree, Num):
         found.setdefault(tree.value.hex(), tree.value)
@@ -113,20 +140,9 @@ class _Lowering:
             return self.constant[tree.value.hex()]
         if isinstance(tree, Name):
             return self.slots[tree.id]
-        if isinstance(tree, Neg):
-            return self.step("neg", (self.lower(tree.operand, node),), 0.0, label)
-        if isinstance(tree, Call):
-            return self.step(tree.func, (self.lower(tree.arg, node),), 0.0, label)
-        if isinstance(tree, Power):
-            k, base = tree.exponent, self.lower(tree.base, node)
-            if k == 2.0:
-                return self.step("square", (base,), 0.0, label)
-            op = ("powi" if k >= 0 else "powneg") if k.is_integer() else "pow"
-            return self.step(op, (base,), k, label)
-        if tree.op == "*" and tree.left == tree.right:  # x*x: one operand, one adjoint
-            return self.step("square", (self.lower(tree.left, node),), 0.0, label)
-        args = (self.lower(tree.left, node), self.lower(tree.right, node))
-        return self.step(BINARY[tree.op], args, 0.0, label)
+        op, k = op_of(tree)
+        operands = children(tree)[:1] if op == "square" else children(tree)
+        return self.step(op, tuple(self.lower(c, node) for c in operands), k, label)
 
 
 def lower(graph: Graph) -> Tape:
