@@ -204,9 +204,8 @@ class GraphCache:
             used = folder / "used"
             numba = folder / "numba-cache"
             extra = Path(numba.read_text()) if numba.exists() else None
-            size = _size(folder) + (
-                _size(extra) if extra and extra != folder and extra.is_dir() else 0
-            )
+            outside = extra is not None and extra.is_dir() and not extra.is_relative_to(folder)
+            size = _size(folder) + (_size(extra) if outside and extra is not None else 0)
             stamp = used.stat().st_mtime if used.exists() else 0.0
             entries.append((stamp, folder.name, size, folder, extra))
         total = sum(e[2] for e in entries)

@@ -85,14 +85,17 @@ def forward(graph: Graph, x: Sequence[float], y: float, w: Sequence[float]) -> F
     return Forward(graph, tuple(slots), adjoints, values, values[OUTPUT], slots[t.loss], dy_pred)
 
 
-def backward(cache: Forward) -> Backward:
-    """The rest of the reverse sweep: the weights' and the inputs' gradients."""
+def backward(cache: Forward, *, check_inputs: bool = True) -> Backward:
+    """The rest of the reverse sweep: the weights' and the inputs' gradients.
+
+    check_inputs=False checks only the weights' (what training and the compiled code need).
+    """
     graph, t = cache.graph, tape(cache.graph)
     adjoints = dict(cache.adjoints)
     _sweep(t, cache.slots, adjoints, t.dy_pred_after, len(t.backward))
     gradients = {f"d{w}": adjoints.get(t.weight(j), 0.0) for j, w in enumerate(graph.weights)}
     inputs = {f"d{x}": adjoints.get(j, 0.0) for j, x in enumerate(graph.inputs)}
-    for name, g in (gradients | inputs).items():
+    for name, g in (gradients | inputs if check_inputs else gradients).items():
         if not math.isfinite(g):
             raise NumericalOverflow(name)
     return Backward(gradients, inputs)
