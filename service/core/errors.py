@@ -64,7 +64,7 @@ class Overloaded(BackpropError):
 
 
 class InvalidGraph(InvalidInput):
-    """A graph definition that cannot be parsed or validated: which node, where, what was expected."""
+    """A graph definition that cannot be parsed or validated: which node, where, what was wanted."""
 
     title = "Invalid graph"
     slug = "invalid-graph"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import mpmath
-import sympy
+import mpmath  # type: ignore[import-untyped]
+import sympy  # type: ignore[import-untyped]
 
 from service.core.graphs.definition import Graph
 from service.core.graphs.expression import Binary, Call, Expr, Name, Neg, Num, Power

@@ -22,8 +22,11 @@ def _expression(leaves: list[str]) -> st.SearchStrategy[str]:
             inner.map(lambda e: f"log(1 + ({e})**2)"),
             inner.map(lambda e: f"sqrt(2 + {e}*{e})"),
             st.tuples(inner, st.sampled_from(["2", "3", "-1", "0.5"])).map(
-                lambda t: f"({t[0]})**{t[1]}" if t[1] != "-1" and t[1] != "0.5"
-                else f"(2 + ({t[0]})**2)**{t[1]}"
+                lambda t: (
+                    f"({t[0]})**{t[1]}"
+                    if t[1] != "-1" and t[1] != "0.5"
+                    else f"(2 + ({t[0]})**2)**{t[1]}"
+                )
             ),
             inner.map(lambda e: f"-{e}"),
         )
@@ -45,7 +48,9 @@ def definitions(draw: st.DrawFn, max_nodes: int = 4) -> dict[str, Any]:
         available.append(name)
     # y_pred uses a weight and, to fan out, possibly several earlier nodes
     last = draw(_expression(available))
-    nodes["y_pred"] = f"{last} + {draw(st.sampled_from(weights))}*{draw(st.sampled_from(available))}"
+    nodes["y_pred"] = (
+        f"{last} + {draw(st.sampled_from(weights))}*{draw(st.sampled_from(available))}"
+    )
     loss = draw(st.sampled_from(["(y - y_pred)**2", "y_pred", "log(1 + exp(-y*y_pred))"]))
     return {"inputs": inputs, "weights": weights, "nodes": nodes, "loss": loss}
 

@@ -34,7 +34,9 @@ def readable(graph: Graph, x: list[float], y: float, w: list[float]) -> tuple[st
     return result.loss.hex(), [g.hex() for g in grads.gradients.values()]
 
 
-def assert_compiled_equals_readable(cache: GraphCache, graph: Graph, samples: list[tuple[list[float], float, list[float]]]) -> None:  # fmt: skip
+def assert_compiled_equals_readable(
+    cache: GraphCache, graph: Graph, samples: list[tuple[list[float], float, list[float]]]
+) -> None:
     compiled = cache.get(graph)
     for x, y, w in samples:
         loss, g = compiled.loss_and_gradient(x, y, w)
@@ -47,22 +49,30 @@ def assert_compiled_equals_readable(cache: GraphCache, graph: Graph, samples: li
 
 def test_course_compiled_equals_readable_and_spec(cache: GraphCache) -> None:
     course, rng = builtin()["course"], random.Random(3)
-    samples = [(*ROWS[rng.randrange(506)], [rng.gauss(0, 1.0) for _ in range(9)]) for _ in range(500)]
+    samples = [
+        (*ROWS[rng.randrange(506)], [rng.gauss(0, 1.0) for _ in range(9)]) for _ in range(500)
+    ]
     samples.append((*ROWS[0], [0.1] * 5 + [800.0] + [0.1] * 3))  # overflows: NaN
-    assert_compiled_equals_readable(cache, course, samples)  # type: ignore[arg-type]
+    assert_compiled_equals_readable(cache, course, samples)
     loss, _ = cache.get(course).loss_and_gradient(ROWS[0][0], ROWS[0][1], [0.1] * 9)
     assert loss == 0.9298048963072919
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(definitions(), st.randoms(use_true_random=False))
-def test_random_graphs_compiled_equal_readable(definition: dict[str, object], rng: random.Random) -> None:  # fmt: skip
+def test_random_graphs_compiled_equal_readable(
+    definition: dict[str, object], rng: random.Random
+) -> None:
     graph = define(definition)
     n, m = len(graph.inputs), len(graph.weights)
     samples = [
-        ([rng.uniform(-2, 2) for _ in range(n)], rng.uniform(-2, 2), [rng.uniform(-2, 2) for _ in range(m)])
+        (
+            [rng.uniform(-2, 2) for _ in range(n)],
+            rng.uniform(-2, 2),
+            [rng.uniform(-2, 2) for _ in range(m)],
+        )
         for _ in range(200)
-    ]  # fmt: skip
+    ]
     assert_compiled_equals_readable(CACHE, graph, samples)
 
 
@@ -70,12 +80,23 @@ CACHE = GraphCache(Path(__import__("tempfile").mkdtemp(prefix="graphs-hypothesis
 
 
 def test_kinks_and_division_compiled_equal_readable(cache: GraphCache) -> None:
-    graph = define({
-        "inputs": ["x"], "weights": ["a", "b"],
-        "nodes": {"_r": "relu(a*x) + abs(b*x) + 1/(a - b)", "y_pred": "_r**-2 + (a*a + 1)**0.5"},
-    })  # fmt: skip
-    samples = [([x], 0.5, [a, b]) for x in (0.0, 1.0, -1.0) for a in (0.0, 0.5, -0.5) for b in (0.0, 0.5, 1.5)]  # fmt: skip
-    assert_compiled_equals_readable(cache, graph, samples)  # type: ignore[arg-type]
+    graph = define(
+        {
+            "inputs": ["x"],
+            "weights": ["a", "b"],
+            "nodes": {
+                "_r": "relu(a*x) + abs(b*x) + 1/(a - b)",
+                "y_pred": "_r**-2 + (a*a + 1)**0.5",
+            },
+        }
+    )
+    samples = [
+        ([x], 0.5, [a, b])
+        for x in (0.0, 1.0, -1.0)
+        for a in (0.0, 0.5, -0.5)
+        for b in (0.0, 0.5, 1.5)
+    ]
+    assert_compiled_equals_readable(cache, graph, samples)
 
 
 def test_sgd_training_equals_the_readable_loop(cache: GraphCache) -> None:
@@ -101,10 +122,17 @@ def test_sgd_training_equals_the_readable_loop(cache: GraphCache) -> None:
 
 
 def test_generated_source_uses_no_user_name_as_identifier() -> None:
-    graph = define({
-        "inputs": ["__import__", "np"], "weights": ["nan", "njit", "types"],
-        "nodes": {"exp": "exp(nan*__import__)", "div": "exp*np + njit", "y_pred": "div + types"},
-    })  # fmt: skip
+    graph = define(
+        {
+            "inputs": ["__import__", "np"],
+            "weights": ["nan", "njit", "types"],
+            "nodes": {
+                "exp": "exp(nan*__import__)",
+                "div": "exp*np + njit",
+                "y_pred": "div + types",
+            },
+        }
+    )
     code = source(graph)
     statements = [line.split("#")[0] for line in code.splitlines()]
     for name in ("__import__", "njit*", "exp*", "div +", "types*"):
@@ -115,8 +143,13 @@ def test_generated_source_uses_no_user_name_as_identifier() -> None:
     assert [v.hex() for v in g] == [v.hex() for v in want.values()]
 
 
-def test_disk_cache_reloads_without_rewriting_and_evicts_least_recently_used(tmp_path: Path) -> None:  # fmt: skip
-    graphs = [define({"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": f"w*x + {i}"}}) for i in range(3)]  # fmt: skip
+def test_disk_cache_reloads_without_rewriting_and_evicts_least_recently_used(
+    tmp_path: Path,
+) -> None:
+    graphs = [
+        define({"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": f"w*x + {i}"}})
+        for i in range(3)
+    ]
     first = GraphCache(tmp_path)
     first.get(graphs[0])
     module = tmp_path / graphs[0].id / "graph.py"

@@ -1,4 +1,4 @@
-"""The readable evaluator: the course preset equals graph.py, any graph's gradients equal sympy's."""
+"""The readable evaluator: course preset == graph.py, any graph's gradients equal sympy's."""
 
 from __future__ import annotations
 
@@ -34,8 +34,17 @@ SPEC_FORWARD = {
     "loss": 0.9298048963072919,
     "dy_pred": -1.9285278284819143,
 }
-SPEC_GRADIENTS = [-0.229733, -0.021408, -0.005625, -0.004658, -0.001008,
-                  -0.633475, -0.561942, -0.048063, -1.018104]  # fmt: skip
+SPEC_GRADIENTS = [
+    -0.229733,
+    -0.021408,
+    -0.005625,
+    -0.004658,
+    -0.001008,
+    -0.633475,
+    -0.561942,
+    -0.048063,
+    -1.018104,
+]
 
 
 def test_course_preset_forward_equals_the_spec_exactly() -> None:
@@ -105,14 +114,22 @@ def test_random_graphs_gradients_agree_with_sympy(data: st.DataObject) -> None:
         return
     exact_w, exact_x = oracle.gradients(graph, x, y, w)
     for got, want in zip(
-        [*result.gradients.values(), *result.input_gradients.values()], [*exact_w, *exact_x],
+        [*result.gradients.values(), *result.input_gradients.values()],
+        [*exact_w, *exact_x],
         strict=True,
-    ):  # fmt: skip
+    ):
         assert math.isclose(got, float(want), rel_tol=1e-9, abs_tol=1e-12), (got, want)
 
 
 def test_fan_out_adds_the_contributions() -> None:
-    graph = define({"inputs": ["x"], "weights": ["w"], "nodes": {"_u": "w*x", "y_pred": "_u*_u*_u + sin(_u)"}, "loss": "y_pred"})  # fmt: skip
+    graph = define(
+        {
+            "inputs": ["x"],
+            "weights": ["w"],
+            "nodes": {"_u": "w*x", "y_pred": "_u*_u*_u + sin(_u)"},
+            "loss": "y_pred",
+        }
+    )
     grads = backward(forward(graph, [0.7], 0.0, [1.3])).gradients
     u = 1.3 * 0.7
     assert math.isclose(grads["dw"], (3 * u * u + math.cos(u)) * 0.7, rel_tol=1e-14)
@@ -120,7 +137,9 @@ def test_fan_out_adds_the_contributions() -> None:
 
 @pytest.mark.parametrize(("expression", "at_zero"), [("relu(w*x)", 0.0), ("abs(w*x)", 0.0)])
 def test_kinks_take_torch_subgradient_zero(expression: str, at_zero: float) -> None:
-    graph = define({"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": expression}, "loss": "y_pred"})  # fmt: skip
+    graph = define(
+        {"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": expression}, "loss": "y_pred"}
+    )
     assert backward(forward(graph, [1.0], 0.0, [0.0])).gradients["dw"] == at_zero
     assert backward(forward(graph, [1.0], 0.0, [0.5])).gradients["dw"] == 1.0
     negative = backward(forward(graph, [1.0], 0.0, [-0.5])).gradients["dw"]
@@ -139,7 +158,9 @@ def test_non_finite_values_are_named(expression: str, node: str) -> None:
 
 
 def test_infinite_gradient_is_named() -> None:
-    graph = define({"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": "sqrt(w*w)"}, "loss": "y_pred"})  # fmt: skip
+    graph = define(
+        {"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": "sqrt(w*w)"}, "loss": "y_pred"}
+    )
     with pytest.raises(NumericalOverflow) as raised:
         backward(forward(graph, [1.0], 0.0, [0.0]))
     assert raised.value.node == "dw"
