@@ -64,3 +64,35 @@ class Overloaded(BackpropError):
     status = 503
     title = "Service overloaded"
     slug = "overloaded"
+
+
+class InvalidGraph(InvalidInput):
+    """A graph definition that cannot be parsed or validated: which node, where, what was wanted."""
+
+    title = "Invalid graph"
+    slug = "invalid-graph"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        node: str | None = None,
+        position: int | None = None,
+        expected: str | None = None,
+        limit: str | None = None,
+    ) -> None:
+        where = f"node '{node}'" if node is not None else "the definition"
+        at = f", position {position}" if position is not None else ""
+        wanted = f"; expected {expected}" if expected is not None else ""
+        super().__init__(
+            f"{where}{at}: {detail}{wanted}",
+            errors=[{"node": node, "position": position, "expected": expected, "limit": limit}],
+        )
+        self.node, self.position, self.expected, self.limit = node, position, expected, limit
+
+
+class GraphLimitExceeded(InvalidGraph, LimitExceeded):
+    """A graph definition larger than a configured limit (BACKPROP_MAX_GRAPH_*), naming it."""
+
+    title = "Limit exceeded"
+    slug = "limit-exceeded"

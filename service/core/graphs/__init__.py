@@ -1,0 +1,1 @@
+"""Graphs as data: definitions parsed and validated, differentiated, evaluated and compiled."""
