@@ -9,6 +9,8 @@ The readable evaluator runs these templates as Python (`READABLE`); the compiled
 them into generated source (`PRELUDE` holds the helpers numba sees under the same names). The
 templates are this module's constants, never user text. relu and abs take torch's subgradient
 0 at 0.
+
+Tested by tests/core/graphs/test_evaluate.py (every op against sympy).
 """
 
 from __future__ import annotations

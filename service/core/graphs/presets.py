@@ -1,6 +1,8 @@
 """Preset graphs: those shipped in the package (`course`, the default) and an instructor's folder.
 
 A preset is a JSON definition in a file whose stem is its name (`course.json` is `course`).
+
+Tested by tests/core/graphs/test_definition.py.
 """
 
 from __future__ import annotations

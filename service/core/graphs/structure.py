@@ -4,6 +4,8 @@ Each value's gradient is written as the chain rule one step back: `d<name>` is t
 expressions that use it, of the user's adjoint times the local derivatives on the way down that
 expression (from the op table's `text`). A weight's `chain` expands that back to `dy_pred`
 (then to the loss): one product of local derivatives per path, summed where values fan out.
+
+Tested by tests/core/graphs/test_definition.py.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ constants, then one slot per step. Reverse mode: the loss's adjoint is 1; walkin
 backwards, each operand that depends on a weight or an input receives the step's local
 derivative times the step's adjoint — assigned the first time, `+=` after (a value that fans out
 to several steps sums their contributions). Steps whose value the loss never uses get none.
+
+Tested by tests/core/graphs/test_evaluate.py and tests/core/graphs/test_compiled.py.
 """
 
 from __future__ import annotations

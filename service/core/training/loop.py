@@ -6,6 +6,7 @@ does not depend on whether initial weights were given); with ``shuffle`` each ep
 of its forward passes (before each row's update), summed in visiting order, divided by n.
 
 Tested by tests/core/training/test_kernel.py (compiled against the reference, bit for bit).
+(Over 250 lines: the reference loop, the compiled loop and the configuration they share.)
 """
 
 from __future__ import annotations
