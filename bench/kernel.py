@@ -25,7 +25,7 @@ from sklearn.metrics import mean_squared_error
 
 from service.core.dataset import load_dataset
 from service.core.training import kernel, registry
-from service.core.training.loop import initial_weights
+from service.core.training.loop import initial_weights, kernel_inputs
 
 SOURCE = Path(__file__).with_name("course_loop.c")
 EPOCHS = 20
@@ -117,8 +117,7 @@ def compare(name: str, c_loop: ctypes.CDLL, seconds: float) -> str:
     data = load_dataset()
     X, y = np.ascontiguousarray(data.X), np.ascontiguousarray(data.y)
     w0, _ = initial_weights(0)
-    hyper = registry.resolve(name, {})
-    code, p = kernel.flatten(name, hyper)
+    code, p, _ = kernel_inputs(registry.resolve(name))
     train_epochs = kernel.compiled()
     order = np.arange(len(y), dtype=np.int64)[np.newaxis]
     c_params = np.array(C_PARAMS[name] + [0.0] * 3)
@@ -133,7 +132,7 @@ def compare(name: str, c_loop: ctypes.CDLL, seconds: float) -> str:
 
     def run_kernel() -> None:
         w_k[:] = w0
-        state = kernel.initial_state(name, hyper)
+        state = kernel_inputs(registry.resolve(name))[2]
         counters = np.array([0, 0, -1], dtype=np.int64)
         train_epochs(X, y, order, EPOCHS, code, p, w_k, state, h_k, counters)
 

@@ -19,7 +19,7 @@ import numpy as np
 from bench.harness import HOST, server
 from service.core.dataset import load_dataset
 from service.core.training import kernel, registry
-from service.core.training.loop import initial_weights
+from service.core.training.loop import initial_weights, kernel_inputs
 
 FORWARD = {"w": [0.1] * 9, "row": 0}
 
@@ -27,14 +27,13 @@ FORWARD = {"w": [0.1] * 9, "row": 0}
 def kernel_seconds(repeats: int) -> float:
     """Median time of the kernel alone on the default /train run (sgd, 20 epochs)."""
     data = load_dataset()
-    hyper = registry.resolve("sgd", {})
-    code, p = kernel.flatten("sgd", hyper)
+    code, p, _ = kernel_inputs(registry.resolve("sgd"))
     train_epochs = kernel.compiled()
     order = np.arange(len(data.y), dtype=np.int64)[np.newaxis]
     times = []
     for _ in range(repeats):
         w, _ = initial_weights(0)
-        state, history = kernel.initial_state("sgd", hyper), np.empty(20)
+        state, history = kernel_inputs(registry.resolve("sgd"))[2], np.empty(20)
         counters = np.array([0, 0, -1], dtype=np.int64)
         start = time.perf_counter()
         train_epochs(data.X, data.y, order, 20, code, p, w, state, history, counters)

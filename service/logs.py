@@ -47,17 +47,3 @@ def configure(level: int = logging.INFO) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(JsonLines())
         logger.addHandler(handler)
-
-
-# For uvicorn's own loggers (`uvicorn.run(..., log_config=UVICORN_LOG_CONFIG)`).
-UVICORN_LOG_CONFIG: dict[str, Any] = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": JsonLines}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "loggers": {
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        "uvicorn.error": {"level": "INFO"},
-        "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-    },
-}

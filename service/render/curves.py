@@ -6,6 +6,7 @@ Tested by tests/render/test_figures.py.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -19,6 +20,21 @@ WIDTH, HEIGHT, DPI = 8.0, 5.0, 100  # 800 x 500 pixels
 FLOOR, CEILING = 1e-200, 1e200
 
 
+@cache
+def _glyphs() -> frozenset[int]:
+    """The code points matplotlib's default font can draw."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(FT2Font(font_manager.findfont("DejaVu Sans")).get_charmap())
+
+
+def drawable(text: str) -> str:
+    """A client's label with what the font cannot draw (control characters, ...) shown as '?'."""
+    glyphs = _glyphs()
+    return "".join(ch if ord(ch) in glyphs and ch.isprintable() else "?" for ch in text)
+
+
 def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:
     """Mean loss of each epoch against the epoch; line i has gid "curve-i" in SVG."""
     fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
@@ -26,7 +42,8 @@ def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Fi
     for i, curve in enumerate(curves):
         epochs = range(1, len(curve.losses) + 1)
         shown = np.clip(curve.losses, FLOOR if log else 0.0, CEILING)
-        ax.plot(epochs, shown, marker="o", markersize=3, label=curve.label, gid=f"curve-{i}")
+        label = drawable(curve.label)
+        ax.plot(epochs, shown, marker="o", markersize=3, label=label, gid=f"curve-{i}")
     ax.set_title(title)
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss over the epoch (log scale)" if log else "mean loss over the epoch")

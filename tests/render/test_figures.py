@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.core import graph, structure
-from service.render.curves import CEILING, FLOOR, Curve, loss_figure
+from service.render.curves import CEILING, FLOOR, Curve, drawable, loss_figure
 from service.render.diagram import POSITIONS, graph_figure, node_label
 from service.render.figures import PNG, SVG, to_bytes
 
@@ -59,3 +59,9 @@ def test_leaves_sit_left_of_every_operation_and_part_1_above_part_3() -> None:
     top = min(POSITIONS[n][1] for n in ("a", "exp", "tanh"))
     assert top > max(POSITIONS[n][1] for n in ("sin", "q", "sigmoid"))
     assert POSITIONS["loss"][0] > POSITIONS["y_pred"][0] > POSITIONS["tanh"][0]
+
+
+def test_a_label_the_font_cannot_draw_is_drawn_with_question_marks() -> None:
+    assert drawable("sgd\u001f\u0007 é") == "sgd?? é"
+    figure = loss_figure([Curve("a\u001fb", [1.0, 0.5])], title="t")
+    assert b"a?b" in to_bytes(figure, SVG)

@@ -17,7 +17,6 @@ from pydantic import ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from service.api.schemas.base import Float, Schema, Weights
-from service.core.dataset import BUILTIN_ROWS
 from service.core.errors import InvalidInput
 from service.core.training import registry
 from service.core.training.comparison import label_runs
@@ -112,11 +111,6 @@ class RunSettings(Schema):
         if self.standardize and self.data is None:
             raise ValueError("'standardize' applies to custom 'data' only (built-in is z-scored)")
         return self
-
-    @property
-    def rows(self) -> int:
-        """Rows of the training data: the custom data's, else the built-in dataset's."""
-        return BUILTIN_ROWS if self.data is None else len(self.data.y)
 
     def to_config(self, optimizer: registry.Resolved) -> TrainConfig:
         """The core's training configuration of these run settings with `optimizer`."""

@@ -130,6 +130,17 @@ def order_chunks(
         yield count, np.stack([rng.permutation(n) for _ in range(count)])
 
 
+def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
+    """What the kernel takes for an optimizer: its loop's code, parameters and zeroed state."""
+    loop = optimizer.loop()
+    family, values = kernel.FAMILY[loop], optimizer.kernel_values()
+    return (
+        kernel.LOOPS.index(loop),
+        kernel.flatten(family, values),
+        kernel.initial_state(family, values),
+    )
+
+
 def train_compiled(
     X: np.ndarray,
     y: np.ndarray,
@@ -145,13 +156,10 @@ def train_compiled(
     the steps done so far, so that a caller can share cores between runs; the result is its return.
     """
     train_epochs = kernel.compiled()
-    loop = optimizer.loop()
-    code, values = kernel.LOOPS.index(loop), optimizer.kernel_values()
-    p = kernel.flatten(kernel.FAMILY[loop], values)
+    code, p, state = kernel_inputs(optimizer)
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     w = np.array(w0, dtype=np.float64)
-    state = kernel.initial_state(kernel.FAMILY[loop], values)
     history = np.empty(epochs, dtype=np.float64)
     counters = np.array([0, 0, -1], dtype=np.int64)  # steps, epochs done, diverged epoch
     in_file_order = np.arange(len(y), dtype=np.int64)[np.newaxis]
