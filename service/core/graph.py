@@ -91,10 +91,6 @@ class Adjoints(NamedTuple):
     weights: tuple[float, ...]
 
 
-# The local derivatives backward multiplies by, by the name of the stage they belong to.
-LOCAL_SITES = ("w9", "sigmoid", "sin", "tanh", "square")
-
-
 def adjoints(
     c: Cache,
     local: Mapping[str, float] | None = None,
@@ -102,7 +98,8 @@ def adjoints(
 ) -> Adjoints:
     """The chain rule from dL/dy_pred back to dw1..dw9, one line per stage.
 
-    `local` replaces a stage's local derivative (a key of LOCAL_SITES) and `given` a stage's
+    `local` replaces a stage's local derivative ("w9", "sigmoid", "sin", "tanh" or "square":
+    d(w9*sigmoid)/dsigmoid, σ(1-σ), cos(w3*f3), 1 - tanh^2, 2a) and `given` a stage's
     upstream gradient (a field of Adjoints): the wrong versions the grader compares with. Without
     them this is the backward pass, and every product is evaluated left to right as written.
     """

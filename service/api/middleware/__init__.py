@@ -1,1 +1,1 @@
-"""middleware."""
+"""Pure ASGI middleware, one class per module."""

@@ -1,1 +1,1 @@
-"""route_classes."""
+"""Route classes: how a route reads its body (raw JSON, or parsed in a child process)."""

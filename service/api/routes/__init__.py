@@ -1,1 +1,1 @@
-"""routes."""
+"""Routers, one per resource; only service.main imports them."""

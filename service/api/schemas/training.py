@@ -10,8 +10,8 @@ resolved `TrainConfig` once, at the boundary.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
@@ -31,6 +31,7 @@ Beta = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 # The field type of each hyperparameter domain (registry.Domain.kind).
 DOMAIN_TYPES: dict[str, Any] = {"rate": Rate, "fraction": Beta, "nonnegative": NonNegative}
+T = TypeVar("T")
 
 
 def _hyper(name: str) -> Any:
@@ -112,7 +113,7 @@ class RunSettings(Schema):
             raise ValueError("'standardize' applies to custom 'data' only (built-in is z-scored)")
         return self
 
-    def to_config(self, optimizer: registry.Resolved) -> TrainConfig:
+    def with_optimizer(self, optimizer: registry.Resolved) -> TrainConfig:
         """The core's training configuration of these run settings with `optimizer`."""
         data = self.data
         return TrainConfig(
@@ -134,9 +135,9 @@ class TrainRequest(RunSettings, OptimizerSettings):
         json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
     )
 
-    def to_config(self, optimizer: registry.Resolved | None = None) -> TrainConfig:
+    def to_config(self) -> TrainConfig:
         """The core's resolved training configuration of this request."""
-        return super().to_config(self.resolved() if optimizer is None else optimizer)
+        return self.with_optimizer(self.resolved())
 
 
 class DivergedAt(Schema):
@@ -191,14 +192,13 @@ class TrainBatchRequest(Schema):
         return [_member(i, config.to_config) for i, config in enumerate(self.configs)]
 
 
-def _member(index: int, convert: Any) -> TrainConfig:
+def _member(index: int, convert: Callable[[], T]) -> T:
     """convert(), with an InvalidInput's message and locations naming the batch member."""
     try:
-        config: TrainConfig = convert()
+        return convert()
     except InvalidInput as exc:
         errors = [{**e, "loc": ["body", "configs", index, *e["loc"][1:]]} for e in exc.errors or []]
         raise InvalidInput(f"configs[{index}]: {exc.detail}", errors=errors or None) from exc
-    return config
 
 
 class TrainBatchResponse(Schema):
@@ -258,11 +258,7 @@ class CompareRequest(RunSettings):
 
     def to_configs(self) -> list[TrainConfig]:
         """One core configuration per entry, all sharing the run settings (hence start, order)."""
-        shared = RunSettings.to_config(self, registry.resolve("sgd"))
-        return [
-            _member(i, lambda c=c: replace(shared, optimizer=c.resolved()))
-            for i, c in enumerate(self.configs)
-        ]
+        return [self.with_optimizer(_member(i, c.resolved)) for i, c in enumerate(self.configs)]
 
 
 class CompareRun(TrainResponse):

@@ -1,7 +1,8 @@
 """The common wrong versions of the forward pass, the backward pass and the gradient check.
 
 Each wrong version is recomputed from the same case, starting from the graph's own stages
-(``graph.forward``'s cache and ``graph.backward``'s gradients) and changing one thing, so a
+(``graph.forward``'s cache and ``graph.adjoints``, whose local derivatives and upstream gradients
+can be replaced) and changing one thing, so a
 submission can be matched to the mistake that produced it. The last ones of each list are
 "follow-through" versions: the right formula applied to the student's own upstream values, which
 says the item itself is right and the mistake is earlier. (Over 250 lines: the catalogue of
@@ -133,7 +134,7 @@ def backward_variants(c: Cache, submitted: Submitted) -> list[Variant]:
         Variant(
             "square_missing_2",
             "the derivative of a*a taken as a instead of 2*a (the factor 2 is missing)",
-            {"dw1": g["dw1"] / 2.0, "dw2": g["dw2"] / 2.0},
+            wrong_local("square", c.a, ("dw1", "dw2")),
         ),
         Variant(
             "tanh_derivative_one_minus_tanh",

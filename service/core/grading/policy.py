@@ -4,7 +4,8 @@ A task has named items (forward: ``exp`` .. ``dy_pred``; backward: ``dw1`` .. ``
 ``difference`` and ``numerical.w1`` .. ``numerical.w9``; train: ``loss_history`` and
 ``final_weights``). Each item is a float or a list of floats, compared with one policy, and is worth
 its points when it passes (no partial credit inside an item). When an item fails, the wrong versions
-of the computation (``Variant``, built in ``diagnosis``) are compared with it too, to say *why*.
+of the computation (``Variant``, built in ``mistakes`` and ``train_mistakes``) are compared with
+it too, to say *why*.
 Expected values appear in a result only when revealed; otherwise the error is given only as a power
 of ten, so the expected value cannot be recovered from submitted value and error. (Over 250
 lines: a policy, an item's verdict and its feedback in words belong together.)

@@ -123,7 +123,7 @@ def grade_train(
         train_mistakes.as_variant(name, explanation, run)
         for (name, explanation, _), run in zip(alternatives, results, strict=True)
     ]
-    variants += train_mistakes.loop_variants(config, config.rows)
+    variants += train_mistakes.loop_variants(config)
     return _grade_run(result, submitted, policy, points, reveal, variants)
 
 

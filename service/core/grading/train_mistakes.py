@@ -120,9 +120,9 @@ def _full_batch(config: TrainConfig, optimizer: Optimizer) -> tuple[list[float],
     return history, w
 
 
-def loop_variants(config: TrainConfig, rows: int) -> list[Variant]:
+def loop_variants(config: TrainConfig) -> list[Variant]:
     """Wrong versions needing another loop; none for runs over LOOP_MAX_STEPS row visits."""
-    if rows * config.epochs > LOOP_MAX_STEPS:
+    if config.steps > LOOP_MAX_STEPS:
         return []
     after_epoch, after_update = _late_losses(config, config.optimizer.build())
     batch, w_batch = _full_batch(config, config.optimizer.build())

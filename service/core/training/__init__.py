@@ -1,1 +1,1 @@
-"""training."""
+"""Training: readable optimizers, their specs, the compiled kernel and the loops around it."""

@@ -43,6 +43,8 @@ PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 # The compiled loops, in the order of their codes: each family's, and the fast paths.
 LOOPS = ("vanilla", "sgd", "momentum", "course_adam", "adam", "rmsprop", "adagrad")
+VANILLA, SGD, MOMENTUM, COURSE_ADAM, ADAM, RMSPROP, ADAGRAD = range(len(LOOPS))
+CODES = {name: code for code, name in enumerate(LOOPS)}
 # Which family's layout each loop reads.
 FAMILY = {loop: loop for loop in PARAMETERS} | {"vanilla": "sgd", "course_adam": "adam"}
 
@@ -254,7 +256,7 @@ def _epochs(update: Any) -> Any:
     return njit(nogil=True, error_model="numpy")(loop)
 
 
-_UPDATES = (_vanilla, _sgd, _momentum, _course_adam, _adam, _rmsprop, _adagrad)  # as LOOPS
+_UPDATES = (_vanilla, _sgd, _momentum, _course_adam, _adam, _rmsprop, _adagrad)  # by code
 _LOOPS = tuple(_epochs(update) for update in _UPDATES)
 (
     _vanilla_epochs,
@@ -288,17 +290,17 @@ def train_epochs(
     if y.shape[0] == 0:  # an epoch's mean loss divides by the rows; the reference raises too
         raise ZeroDivisionError("float division by zero")
     args = (X, y, orders, epochs, p, w, state, history, counters)
-    if code == 0:
+    if code == VANILLA:
         completed = _vanilla_epochs(*args)
-    elif code == 1:
+    elif code == SGD:
         completed = _sgd_epochs(*args)
-    elif code == 2:
+    elif code == MOMENTUM:
         completed = _momentum_epochs(*args)
-    elif code == 3:
+    elif code == COURSE_ADAM:
         completed = _course_adam_epochs(*args)
-    elif code == 4:
+    elif code == ADAM:
         completed = _adam_epochs(*args)
-    elif code == 5:
+    elif code == RMSPROP:
         completed = _rmsprop_epochs(*args)
     else:
         completed = _adagrad_epochs(*args)

@@ -135,7 +135,7 @@ def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
     loop = optimizer.loop()
     family, values = kernel.FAMILY[loop], optimizer.kernel_values()
     return (
-        kernel.LOOPS.index(loop),
+        kernel.CODES[loop],
         kernel.flatten(family, values),
         kernel.initial_state(family, values),
     )

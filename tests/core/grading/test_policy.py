@@ -128,7 +128,7 @@ def test_config_variants_flip_adam_bias_correction_and_give_torch_momentum() -> 
 def test_loop_variants_start_from_the_course_run_and_are_bounded() -> None:
     config = TrainConfig.named(epochs=2)
     expected = run(config, reference=True)
-    after_epoch, after_update, full_batch = train_variants.loop_variants(config, 506)
+    after_epoch, after_update, full_batch = train_variants.loop_variants(config)
     rows = list(zip(load_dataset().X, load_dataset().y, strict=True))
     at_start = [loss(x, float(y), expected.initial_weights) for x, y in rows]
     assert full_batch.values["loss_history"][0] == pytest.approx(sum(at_start) / 506, rel=1e-12)
@@ -136,4 +136,4 @@ def test_loop_variants_start_from_the_course_run_and_are_bounded() -> None:
     at_end = [loss(x, float(y), end_of_epoch_1.final_weights) for x, y in rows]
     assert after_epoch.values["loss_history"][0] == pytest.approx(sum(at_end) / 506, rel=1e-12)
     assert after_update.values["loss_history"][0] < expected.loss_history[0]
-    assert train_variants.loop_variants(TrainConfig.named(epochs=1000), 506) == []
+    assert train_variants.loop_variants(TrainConfig.named(epochs=1000)) == []

@@ -96,6 +96,7 @@ def test_every_compiled_loop_is_named_by_a_spec_and_reads_a_known_layout() -> No
     used |= {spec.fast_path.loop for spec in REGISTRY.values() if spec.fast_path is not None}
     assert used == set(kernel.LOOPS) == set(kernel.FAMILY)
     assert len(kernel.LOOPS) == len(kernel._UPDATES)
+    assert [kernel.CODES[name] for name in kernel.LOOPS] == list(range(len(kernel.LOOPS)))
     for spec in REGISTRY.values():  # what the family reads, the spec gives or pins
         assert set(kernel.PARAMETERS[spec.kernel]) == set(spec.defaults) | set(spec.fixed)
 
