@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 
 from service.core.errors import GraphLimitExceeded, InvalidGraph
+from service.core.graphs.ops import FUNCTIONS
 
-FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs")
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _OPERATORS = ("**", "+", "-", "*", "/", "(", ")")

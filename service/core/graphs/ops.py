@@ -67,6 +67,9 @@ OPS: dict[str, Op] = {
     ),
 }
 BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+# The ops an expression calls by name, `exp(...)`: adding one here and to OPS is all it takes.
+FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs")
+assert set(FUNCTIONS) <= set(OPS)
 
 
 def powi(x: float, k: float) -> float:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from service.core.graphs.definition import LOSS, OUTPUT, TARGET, Graph
 from service.core.graphs.expression import Expr, Name, Num, children, names, number, precedence
 from service.core.graphs.expression import unparse as text
-from service.core.graphs.ops import OPS
+from service.core.graphs.ops import BINARY, OPS
 from service.core.graphs.tape import op_of
 
 MAX_PATHS = 16  # a chain with more paths than this is left in its one-step form
-_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "-", "square": "**2"}
+_SYMBOLS = {op: symbol for symbol, op in BINARY.items()} | {"neg": "-", "square": "**2"}
 
 
 @dataclass(frozen=True)

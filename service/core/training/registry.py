@@ -92,14 +92,6 @@ def _sgd_rule(h: Hyper) -> str:
     return rule
 
 
-def _sgd_torch(h: Hyper) -> str:
-    return (
-        f"torch.optim.SGD(lr={_r(h['learning_rate'])}, momentum={_r(h['momentum'])}, "
-        f"dampening={_r(h['dampening'])}, weight_decay={_r(h['weight_decay'])}, "
-        f"nesterov={_r(h['nesterov'])})"
-    )
-
-
 def _adam_rule(h: Hyper) -> str:
     v = "max(v_max, v)" if h["amsgrad"] else "v"
     pre = "g += weight_decay * w; " if h["weight_decay"] else ""
@@ -116,26 +108,30 @@ def _adam_rule(h: Hyper) -> str:
     )
 
 
-def _adam_family_torch(cls: str, h: Hyper) -> str:
-    betas = f"({_r(h['beta1'])}, {_r(h['beta2'])})"
-    return (
-        f"torch.optim.{cls}(lr={_r(h['learning_rate'])}, betas={betas}, eps={_r(h['eps'])}, "
-        f"weight_decay={_r(h['weight_decay'])}, amsgrad={_r(h['amsgrad'])})"
-    )
+def _torch(cls: str, *names: str) -> Callable[[Hyper], str]:
+    """The torch.optim call computing the same, its arguments in torch's order (`lr`, `betas`)."""
+
+    def call(h: Hyper) -> str:
+        shown = {name: _r(value) for name, value in h.items()}
+        shown["lr"] = shown["learning_rate"]
+        if "beta1" in h:
+            shown["betas"] = f"({shown['beta1']}, {shown['beta2']})"
+        return f"torch.optim.{cls}(" + ", ".join(f"{n}={shown[n]}" for n in names) + ")"
+
+    return call
+
+
+_ADAM_ARGS = ("lr", "betas", "eps", "weight_decay", "amsgrad")
 
 
 def _adam_torch(h: Hyper) -> str | None:
-    return _adam_family_torch("Adam", h) if h["bias_correction"] else None
+    return _torch("Adam", *_ADAM_ARGS)(h) if h["bias_correction"] else None
 
 
 def _adamw_rule(h: Hyper) -> str:
     return "w *= 1 - learning_rate*weight_decay; then bias-corrected Adam: " + _adam_rule(
         {**h, "weight_decay": 0.0, "bias_correction": True}
     )
-
-
-def _adamw_torch(h: Hyper) -> str:
-    return _adam_family_torch("AdamW", h)
 
 
 def _rmsprop_rule(h: Hyper) -> str:
@@ -150,27 +146,11 @@ def _rmsprop_rule(h: Hyper) -> str:
     return pre + sq + "w -= learning_rate * g / avg"
 
 
-def _rmsprop_torch(h: Hyper) -> str:
-    return (
-        f"torch.optim.RMSprop(lr={_r(h['learning_rate'])}, alpha={_r(h['alpha'])}, "
-        f"eps={_r(h['eps'])}, weight_decay={_r(h['weight_decay'])}, "
-        f"momentum={_r(h['momentum'])}, centered={_r(h['centered'])})"
-    )
-
-
 def _adagrad_rule(h: Hyper) -> str:
     pre = "g += weight_decay * w; " if h["weight_decay"] else ""
     return (
         pre + "s += g^2 (s starts at initial_accumulator_value); "
         "w -= learning_rate / (1 + (t-1)*lr_decay) * g / (sqrt(s) + eps)"
-    )
-
-
-def _adagrad_torch(h: Hyper) -> str:
-    return (
-        f"torch.optim.Adagrad(lr={_r(h['learning_rate'])}, lr_decay={_r(h['lr_decay'])}, "
-        f"weight_decay={_r(h['weight_decay'])}, "
-        f"initial_accumulator_value={_r(h['initial_accumulator_value'])}, eps={_r(h['eps'])})"
     )
 
 
@@ -194,7 +174,7 @@ SPECS: dict[str, Spec] = {
             },
             optimizers.sgd,
             _sgd_rule,
-            _sgd_torch,
+            _torch("SGD", "lr", "momentum", "dampening", "weight_decay", "nesterov"),
             kernel="sgd",
             step_cost=1.0,
             fast_path=FastPath("vanilla", {"momentum": 0.0, "weight_decay": 0.0}),
@@ -248,7 +228,7 @@ SPECS: dict[str, Spec] = {
             },
             optimizers.adamw,
             _adamw_rule,
-            _adamw_torch,
+            _torch("AdamW", *_ADAM_ARGS),
             kernel="adam",
             step_cost=1.5,
             fixed={"bias_correction": True, "decoupled": True},
@@ -266,7 +246,7 @@ SPECS: dict[str, Spec] = {
             },
             optimizers.rmsprop,
             _rmsprop_rule,
-            _rmsprop_torch,
+            _torch("RMSprop", "lr", "alpha", "eps", "weight_decay", "momentum", "centered"),
             kernel="rmsprop",
             step_cost=1.5,
         ),
@@ -282,7 +262,7 @@ SPECS: dict[str, Spec] = {
             },
             optimizers.adagrad,
             _adagrad_rule,
-            _adagrad_torch,
+            _torch("Adagrad", "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
             kernel="adagrad",
             step_cost=1.5,
         ),
