@@ -104,7 +104,7 @@ async def grade(
     ...). Answers in the native shape, Gradescope's results.json, or PrairieLearn's results;
     every answer carries the service version and the dataset's sha256.
     """
-    return await _grade_one(body, settings, {})
+    return await to_thread.run_sync(_graded, body, settings, {})
 
 
 @router.post("/grade/batch", summary="Grade up to 1000 submissions independently, in order")
@@ -140,8 +140,7 @@ async def grade_batch(
             f"the batch has {len(body.items)} items; the limit is {settings.max_grade_batch} "
             "(BACKPROP_MAX_GRADE_BATCH)"
         )
-    memo: dict[str, TrainResult] = {}  # cases repeated in the batch are trained once
-    results = [await _entry(i, item, settings, memo) for i, item in enumerate(body.items)]
+    results = await to_thread.run_sync(_grade_all, body.items, settings)  # one hop, not 1 per item
     graded = sum(entry.gradable for entry in results)
     return GradeBatchResponse.model_validate(
         {
@@ -172,21 +171,24 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
     return tasks.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), **options)
 
 
-async def _grade_one(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> GradeResponse:
-    """Grade one validated request off the event loop, count its verdict, and render it."""
-    grade = await to_thread.run_sync(_grade, body, settings, memo)
+def _graded(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> GradeResponse:
+    """Grade one validated request, count its verdict, and render it (in a worker thread)."""
+    grade = _grade(body, settings, memo)
     record_grade(grade.task, grade.passed)
     return render(body.format, grade)
 
 
-async def _entry(
-    index: int, item: Any, settings: Settings, memo: dict[str, TrainResult]
-) -> BatchEntry:
+def _grade_all(items: list[Any], settings: Settings) -> list[BatchEntry]:
+    """Every batch item in order; cases repeated in the batch are trained once."""
+    memo: dict[str, TrainResult] = {}
+    return [_entry(i, item, settings, memo) for i, item in enumerate(items)]
+
+
+def _entry(index: int, item: Any, settings: Settings, memo: dict[str, TrainResult]) -> BatchEntry:
     """One batch item: validated on its own; a bad one is not gradable, with the reason."""
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
     try:
-        body = await to_thread.run_sync(REQUEST.validate_python, item)  # off the event loop
-        result = await _grade_one(body, settings, memo)
+        result = _graded(REQUEST.validate_python(item), settings, memo)
     except ValidationError as exc:
         errors, reason = field_errors(exc.errors())
         return BatchEntry.model_validate(
