@@ -45,8 +45,27 @@ class Settings(BaseSettings):
         (), description="Comma-separated origins allowed by CORS; empty turns CORS off."
     )
     access_log: bool = Field(True, description="One JSON line per request on stderr.")
+    request_timeout_s: float = Field(
+        30.0,
+        ge=0.001,
+        le=60.0,
+        description="Seconds a client has to send a request's headers (else the connection is "
+        "closed) and then its body (else 408); idle keep-alive connections close after it too. "
+        "At most 60 (the server's ceiling for the header timeout).",
+    )
+    max_connections: int = Field(
+        4096,
+        ge=1,
+        description="Connections one server process holds at once; more wait in the accept "
+        "queue. 4096: above the ~20,000 byte-a-second clients... see service/cli.py.",
+    )
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("127.0.0.1",),
+        description="Comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
+        "X-Forwarded-Proto are trusted; empty trusts none.",
+    )
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -61,3 +61,11 @@ class Overloaded(BackpropError):
     status = 503
     title = "Service overloaded"
     slug = "overloaded"
+
+
+class RequestTimeout(BackpropError):
+    """The client did not send the whole request within the configured time."""
+
+    status = 408
+    title = "Request timeout"
+    slug = "request-timeout"
