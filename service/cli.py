@@ -22,8 +22,10 @@ logs JSON lines itself), 60 s for in-flight requests after SIGTERM, proxy header
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import resource
+import signal
 from typing import Any
 
 from granian.constants import HTTPModes, Interfaces, Loops
@@ -36,10 +38,28 @@ from service.settings import get_settings
 MAX_HEADER_BYTES = 64 * 1024
 GRACEFUL_SHUTDOWN_S = 60  # a maximal training finishes after SIGTERM (compose waits 75 s)
 APP = "service.cli:proxied_app"
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this worker when granian's main process dies (Linux).
+
+    A SIGKILLed main process cannot stop its workers, and one left behind keeps serving on the
+    port: a crash would not look like one (to nginx, to scripts/topology.py, to a supervisor).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if hasattr(libc, "prctl"):
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the call
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def proxied_app() -> Any:
-    """service.main:app, trusting X-Forwarded-For/-Proto from BACKPROP_FORWARDED_ALLOW_IPS."""
+    """service.main:app, trusting X-Forwarded-For/-Proto from BACKPROP_FORWARDED_ALLOW_IPS.
+
+    Granian calls it in each worker process (the target is a factory).
+    """
+    die_with_parent()
     from service.main import app
 
     trusted = get_settings().forwarded_allow_ips
@@ -80,8 +100,8 @@ def raise_file_limit(connections: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the command line and serve until SIGTERM or SIGINT."""
+def parser() -> argparse.ArgumentParser:
+    """The command line: where to listen, how many workers, which proxies to trust."""
     parser = argparse.ArgumentParser(description="Run backprop-service.")
     parser.add_argument(
         "--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1)."
@@ -94,7 +114,12 @@ def main(argv: list[str] | None = None) -> None:
         help="Comma-separated proxy addresses (or '*') whose X-Forwarded-For/-Proto are "
         "trusted; default BACKPROP_FORWARDED_ALLOW_IPS, else 127.0.0.1.",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until SIGTERM or SIGINT."""
+    args = parser().parse_args(argv)
     if args.forwarded_allow_ips is not None:
         # The workers build the app in their own processes: they read it from the environment.
         os.environ["BACKPROP_FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips

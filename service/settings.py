@@ -53,11 +53,17 @@ class Settings(BaseSettings):
         "closed) and then its body (else 408); idle keep-alive connections close after it too. "
         "At most 60 (the server's ceiling for the header timeout).",
     )
+    # 4096: a connection costs at most ~66 KiB while it sends headers (the 64 KiB cap; measured
+    # +62 KiB RSS each with 60 KiB sent, bench/slow_clients.py), so 4096 of them cost ~264 MiB at
+    # worst, about one more process; and 4096 is 100x what legitimate clients hold (nginx keeps
+    # 32 upstream connections per worker; trainings queue at 64). Below it, slow clients cost a
+    # fast one nothing (2,000 byte-a-second headers: its p99 1.3 -> 5.8 ms); above it, new
+    # connections wait in the accept queue until slow ones are cut off (at most the timeout).
     max_connections: int = Field(
         4096,
         ge=1,
-        description="Connections one server process holds at once; more wait in the accept "
-        "queue. 4096: above the ~20,000 byte-a-second clients... see service/cli.py.",
+        description="Connections one server process holds at once (each at most ~66 KiB while "
+        "its headers arrive); more wait in the accept queue until one is freed.",
     )
     forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = Field(
         ("127.0.0.1",),
