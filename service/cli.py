@@ -5,7 +5,9 @@ server's flags live here only, in `server_options`. The server is granian (Rust,
 than uvicorn, because only granian protects the service without a proxy in front:
 
 - headers over `MAX_HEADER_BYTES` (64 KiB) are refused with 431 (uvicorn's httptools parser has
-  no limit: a 64 MB header was accepted);
+  no limit: a 64 MB header was accepted). hyper checks the size between reads, so a header block
+  that ends inside the read crossing 64 KiB can still pass: 65-70 KiB sometimes did, 72 KiB and
+  more never did;
 - headers not complete within BACKPROP_REQUEST_TIMEOUT_S close the connection (there is no
   request to answer yet); the same timeout closes idle keep-alive connections. A body not
   complete within it gets a 408 problem from service.api.middleware.timeouts (no server offers
