@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# backprop-service: one uvicorn process per container (scale with replicas, see docker-compose.yml).
+# backprop-service: one server process per container (scale with replicas, see docker-compose.yml).
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -33,9 +33,8 @@ EXPOSE 8000
 # No curl in slim images: ask /ready with the standard library.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=2).status == 200 else 1)"]
-# uvloop + httptools, no WebSocket protocol (no such route; its import costs ~40 ms of a start),
-# uvicorn's access log off (the app logs JSON lines itself), and 60 s for in-flight requests to
-# finish after SIGTERM (compose's stop_grace_period is longer).
-CMD ["uvicorn", "service.main:app", "--host", "0.0.0.0", "--port", "8000", \
-     "--loop", "uvloop", "--http", "httptools", "--ws", "none", "--no-access-log", \
-     "--timeout-graceful-shutdown", "60", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# The same command as outside the image: every server flag lives in service/cli.py (granian with
+# uvloop, no WebSocket protocol, no server access log, 64 KiB header cap, BACKPROP_REQUEST_TIMEOUT_S,
+# BACKPROP_MAX_CONNECTIONS, 60 s for in-flight requests after SIGTERM). Here it binds every
+# interface and trusts X-Forwarded-For/-Proto from the proxy in front (nginx in docker-compose.yml).
+CMD ["backprop-service", "--host", "0.0.0.0", "--port", "8000", "--forwarded-allow-ips", "*"]

@@ -19,15 +19,21 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 LUA = Path(__file__).with_name("mixed.lua")
-GRACEFUL_SECONDS = 60  # as the Dockerfile and `backprop-service`
+GRACEFUL_SECONDS = 60  # as service.cli.GRACEFUL_SHUTDOWN_S
+TICK = os.sysconf("SC_CLK_TCK")
 
 # The mixed load: each endpoint's OpenAPI example, repeated by weight (cheap calls dominate a
 # deadline rush; a default training costs hundreds of times a forward pass).
 MIX_WEIGHTS = {"/forward": 8, "/backward": 8, "/gradcheck": 4, "/grade": 4, "/train": 1}
 
 
+def server_command(port: int) -> list[str]:
+    """The production command line (`backprop-service`, as the Dockerfile runs it) on a port."""
+    return [sys.executable, "-m", "service.cli", "--host", HOST, "--port", str(port)]
+
+
 def uvicorn_command(port: int, graceful: int = GRACEFUL_SECONDS) -> list[str]:
-    """The production command line (as in the Dockerfile) on a loopback port."""
+    """The uvicorn command line the service ran with before granian: the baseline of bench."""
     return [
         sys.executable,
         "-m",
@@ -50,12 +56,15 @@ def uvicorn_command(port: int, graceful: int = GRACEFUL_SECONDS) -> list[str]:
 
 
 def start_server(
-    port: int, log: Path, env: Mapping[str, str] | None = None
+    port: int,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    command: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start one uvicorn server of the service from the repository's root."""
+    """Start one server of the service (the production command unless `command`) from ROOT."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            uvicorn_command(port),
+            command or server_command(port),
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=out,
@@ -91,11 +100,14 @@ def stop(proc: subprocess.Popen[Any], sig: int = signal.SIGTERM, timeout: float 
 
 @contextmanager
 def server(
-    port: int, env: Mapping[str, str] | None = None, stop_signal: int = signal.SIGTERM
+    port: int,
+    env: Mapping[str, str] | None = None,
+    stop_signal: int = signal.SIGTERM,
+    command: list[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """One ready uvicorn server on 127.0.0.1:port, stopped with stop_signal on exit."""
+    """One ready server on 127.0.0.1:port (production command unless `command`), then stopped."""
     log = Path(tempfile.gettempdir()) / f"backprop-bench-{port}.log"
-    proc = start_server(port, log, env)
+    proc = start_server(port, log, env, command)
     try:
         wait_ready(f"http://{HOST}:{port}", proc)
         yield proc
@@ -103,12 +115,45 @@ def server(
         stop(proc, stop_signal)
 
 
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (granian's workers are children of its main process)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found = [pid]
+    for candidate in found:
+        found += [child for child, parent in parents.items() if parent == candidate]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its live descendants."""
+    total = 0
+    for each in descendants(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
 def rss_bytes(pid: int) -> int:
-    """Resident memory of a process (VmRSS), in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident memory (VmRSS) of a process and its live descendants, in bytes."""
+    total = 0
+    for each in descendants(pid):
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

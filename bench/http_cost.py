@@ -1,10 +1,10 @@
-"""Server CPU per request of POST /forward vs GET /health on one uvicorn server (target <= 1.3x).
+"""Server CPU per request of POST /forward vs GET /health on one server (target <= 1.3x).
 
     python -m bench.http_cost [--port 18110] [--seconds 5] [--connections 16] [--rounds 2]
 
 Starts the production command line (bench.harness) on 127.0.0.1, drives each endpoint with wrk
 (1 thread) for a bounded time, alternating them for a few rounds, and reads the server
-process's CPU time (utime + stime from /proc/<pid>/stat) before and after each run: CPU per
+process tree's CPU time (utime + stime from /proc/<pid>/stat) before and after each run: CPU per
 request = delta / requests. Prints rps, p50, p99 and the ratio to /health of the same run.
 """
 
@@ -17,17 +17,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench.harness import HOST, server
+from bench.harness import HOST, cpu_seconds, server
 
 LUA = Path(__file__).with_name("post.lua")
-TICK = os.sysconf("SC_CLK_TCK")
 FORWARD = json.dumps({"w": [0.1] * 9, "row": 0})
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def drive(

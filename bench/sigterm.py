@@ -116,7 +116,7 @@ async def load(
         code = await asyncio.to_thread(proc.wait, GRACEFUL_SECONDS + 10)
         exited = time.monotonic() - signalled
         await asyncio.gather(*tasks)
-    # uvicorn re-raises the signal once it has shut down gracefully: -SIGTERM is a clean exit.
+    # A server may re-raise the signal once it has shut down gracefully: -SIGTERM is clean too.
     if code not in (0, -signal.SIGTERM):
         raise RuntimeError(f"server exited with code {code}")
     return outcomes, signalled, exited

@@ -3,8 +3,8 @@
     python -m bench.startup [--port 18130] [--runs 3]
 
 Warms a fresh cache folder with `python -m service.warmup` (BACKPROP_NUMBA_CACHE_DIR), then
-starts the production uvicorn command line (bench.harness) several times with that folder,
-polls /ready every 10 ms, and stops each server. The baseline is the same command's time to
+starts the production command line (`backprop-service`, bench.harness) several times with that
+folder, polls /ready every 10 ms, and stops each server. The baseline is the same command's time to
 import the app alone (`python -c "import service.main"`), measured in the same run.
 """
 
@@ -20,14 +20,14 @@ import time
 
 import httpx
 
-from bench.harness import HOST, ROOT, stop, uvicorn_command
+from bench.harness import HOST, ROOT, server_command, stop
 
 
 def seconds_to_ready(port: int, env: dict[str, str]) -> float:
     """Start a server and time it until /ready answers 200."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        uvicorn_command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        server_command(port), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

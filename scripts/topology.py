@@ -1,6 +1,7 @@
-"""docker-compose.yml's topology with real processes on loopback: 2 uvicorn replicas + nginx.
+"""docker-compose.yml's topology with real processes on loopback: 2 replicas + nginx.
 
-Run from anywhere: ``python scripts/topology.py``. Needs Debian's nginx and wrk (see .ci/run);
+Run from anywhere: ``python scripts/topology.py``. The replicas are `backprop-service` processes
+(bench.harness.server_command, the Dockerfile's command). Needs Debian's nginx and wrk (.ci/run);
 installs nothing. Renders deploy/nginx/backprop.conf.template for loopback ports, runs nginx in the
 foreground with a temporary prefix (as root its workers run as nobody; as any other user it runs as
 that user), waits for /ready through nginx, runs api_tests through nginx, then runs mixed load

@@ -33,6 +33,7 @@ from service.api.middleware.body import BodyGuard
 from service.api.middleware.context import RequestContext
 from service.api.middleware.metrics import instrument
 from service.api.middleware.query import QueryGuard
+from service.api.middleware.timeouts import BodyTimeout
 from service.api.route_classes import offload
 from service.api.routes import dataset, grading, graph, landing, operations, plots, training
 from service.core.dataset import load_dataset
@@ -85,8 +86,10 @@ def create_app() -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
-    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, query, body.
+    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, query, body
+    # timeout, body.
     app.add_middleware(BodyGuard)
+    app.add_middleware(BodyTimeout)
     app.add_middleware(QueryGuard)
     app.add_middleware(ApiKeyAuth)
     if origins := get_settings().cors_origins:

@@ -48,8 +48,33 @@ class Settings(BaseSettings):
         (), description="Comma-separated origins allowed by CORS; empty turns CORS off."
     )
     access_log: bool = Field(True, description="One JSON line per request on stderr.")
+    request_timeout_s: float = Field(
+        30.0,
+        ge=0.001,
+        le=60.0,
+        description="Seconds a client has to send a request's headers (else the connection is "
+        "closed) and then its body (else 408); idle keep-alive connections close after it too. "
+        "At most 60 (the server's ceiling for the header timeout).",
+    )
+    # 4096: a connection costs at most ~66 KiB while it sends headers (the 64 KiB cap; measured
+    # +62 KiB RSS each with 60 KiB sent, bench/slow_clients.py), so 4096 of them cost ~264 MiB at
+    # worst, about one more process; and 4096 is 100x what legitimate clients hold (nginx keeps
+    # 32 upstream connections per worker; trainings queue at 64). Below it, slow clients cost a
+    # fast one nothing (2,000 byte-a-second headers: its p99 1.3 -> 5.8 ms); above it, new
+    # connections wait in the accept queue until slow ones are cut off (at most the timeout).
+    max_connections: int = Field(
+        4096,
+        ge=1,
+        description="Connections one server process holds at once (each at most ~66 KiB while "
+        "its headers arrive); more wait in the accept queue until one is freed.",
+    )
+    forwarded_allow_ips: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("127.0.0.1",),
+        description="Comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
+        "X-Forwarded-Proto are trusted; empty trusts none.",
+    )
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -1,24 +1,63 @@
-"""`backprop-service` starts uvicorn on the app with the production flags."""
+"""service/cli.py: the server's options, and the Dockerfile starting the same command."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-import uvicorn
+from granian.constants import Interfaces, Loops
 
 from service import cli
+from service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_cli_runs_uvicorn_with_its_options_and_the_production_flags(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Environment changes seen by get_settings, undone (and its cache cleared) afterwards."""
+    get_settings.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_defaults_protect_without_a_proxy(settings_env: pytest.MonkeyPatch) -> None:
+    options = cli.server_options("127.0.0.1", 8000, 1)
+    assert options["http1_settings"].max_buffer_size == 64 * 1024
+    assert options["http1_settings"].header_read_timeout == 30_000
+    assert options["backpressure"] == get_settings().max_connections == 4096
+    assert options["backlog"] >= options["backpressure"]
+
+
+def test_kept_behaviours(settings_env: pytest.MonkeyPatch) -> None:
+    options = cli.server_options("0.0.0.0", 8000, 2)
+    assert options["interface"] == Interfaces.ASGI
+    assert options["loop"] == Loops.uvloop
+    assert options["websockets"] is False
+    assert options["log_access"] is False
+    assert options["workers_kill_timeout"] == 60
+    assert (options["address"], options["port"], options["workers"]) == ("0.0.0.0", 8000, 2)
+
+
+def test_timeout_and_connections_come_from_the_environment(
+    settings_env: pytest.MonkeyPatch,
 ) -> None:
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(app=app, **options))
-    monkeypatch.setattr(sys, "argv", ["backprop-service", "--port", "9001", "--workers", "2"])
-    cli.main()
-    assert seen["app"] == "service.main:app"
-    assert (seen["host"], seen["port"], seen["workers"]) == ("127.0.0.1", 9001, 2)
-    assert seen["timeout_graceful_shutdown"] == 60
-    assert (seen["ws"], seen["access_log"]) == ("none", False)
+    settings_env.setenv("BACKPROP_REQUEST_TIMEOUT_S", "2.5")
+    settings_env.setenv("BACKPROP_MAX_CONNECTIONS", "100")
+    get_settings.cache_clear()
+    options = cli.server_options("127.0.0.1", 8000, 1)
+    assert options["http1_settings"].header_read_timeout == 2500
+    assert options["backpressure"] == 100
+
+
+def test_dockerfile_runs_the_cli_with_no_server_flags_of_its_own() -> None:
+    text = re.sub(r"\\\n", " ", (ROOT / "Dockerfile").read_text())
+    cmd = [line for line in text.splitlines() if line.startswith("CMD ")][-1]
+    command = json.loads(cmd.removeprefix("CMD "))
+    assert command[0] == "backprop-service"
+    parsed = cli.parser().parse_args(command[1:])  # only flags the CLI itself defines
+    assert (parsed.host, parsed.port, parsed.forwarded_allow_ips) == ("0.0.0.0", 8000, "*")

@@ -96,3 +96,11 @@ class GraphLimitExceeded(InvalidGraph, LimitExceeded):
 
     title = "Limit exceeded"
     slug = "limit-exceeded"
+
+
+class RequestTimeout(BackpropError):
+    """The client did not send the whole request within the configured time."""
+
+    status = 408
+    title = "Request timeout"
+    slug = "request-timeout"

@@ -1,9 +1,9 @@
 """deploy/k8s: renders, is valid for a pinned Kubernetes (strict), and agrees with the app.
 
 The objects come from scripts/render_k8s.py (compared with `kubectl kustomize` where a kubectl is
-on PATH). The app's side is read from the app itself (service.main.app, service.settings) and from
-the Dockerfile (port, graceful timeout, cache folders); the Ingress's choices from the nginx
-configuration that docker-compose and scripts/topology.py use.
+on PATH). The app's side is read from the app itself (service.main.app, service.settings), from
+the Dockerfile (port, the CLI it runs, cache folders) and service/cli.py (graceful timeout); the
+Ingress's choices from the nginx configuration that docker-compose and scripts/topology.py use.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from service import cli
 from service.main import app
 from service.settings import Settings, get_settings
 
@@ -82,10 +83,10 @@ def image_workdir() -> str:
 
 
 def graceful_timeout() -> int:
-    """uvicorn's --timeout-graceful-shutdown in the image's CMD."""
+    """The seconds the server the image's CMD starts gives in-flight requests after SIGTERM."""
     (cmd,) = [json.loads(rest) for word, rest in _instructions() if word == "CMD"]
-    assert "--timeout-graceful-shutdown" in cmd, "the image's CMD sets no graceful timeout"
-    return int(cmd[cmd.index("--timeout-graceful-shutdown") + 1])
+    assert cmd[0] == "backprop-service", "the image's CMD does not start the service's CLI"
+    return int(cli.server_options("0.0.0.0", image_port(), 1)["workers_kill_timeout"])
 
 
 # --- the rendered objects -------------------------------------------------------------------------
@@ -272,11 +273,12 @@ def test_configmap_values_are_the_settings_defaults(
             defaults, field
         ), name
     # Every setting with a fixed default is listed, so that it can be changed in one place,
-    # except those the Deployment sets itself (the Secret's keys) and the image's cache folder.
+    # except those the Deployment sets itself (the Secret's keys), the image's cache folder and
+    # the proxies to trust (the image's CMD passes --forwarded-allow-ips, which wins).
     fixed = {n for n, f in Settings.model_fields.items() if f.default_factory is None}
     direct = {var["name"][len(PREFIX) :].lower() for var in app_container(objects)["env"]}
     listed = {n[len(PREFIX) :].lower() for n in settings["data"]}
-    assert listed == fixed - direct - {"numba_cache_dir"}
+    assert listed == fixed - direct - {"numba_cache_dir", "forwarded_allow_ips"}
     assert not listed & direct
 
 
