@@ -9,6 +9,9 @@ g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counter
 epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
 Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
 amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
+Each loop has a clipping twin (code + CLIPPED) that runs `clip_step` on g before the update,
+reading its mode and values from the four entries after the family's parameters in p
+(clipping.Clipping.kernel_values); the loops without clipping do not contain it.
 (Over 250 lines: every compiled update beside the loop that inlines it.)
 """
 
@@ -206,8 +209,55 @@ def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
         out[j] = w[j] - clr * (gj / (math.sqrt(total[j]) + eps))
 
 
-def _epochs(update: Any) -> Any:
-    """The epoch loop around one optimizer's update, compiled with both steps inlined."""
+@njit(nogil=True, inline="always")
+def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float) -> None:
+    """clipping.Clipping.clip in place, for a gradient g of any length (mode: VALUE|NORM bits)."""
+    n = g.shape[0]
+    if mode & 1:  # torch.clamp(g, -value, value): min(max(g, -value), value), NaN kept
+        for j in range(n):
+            if g[j] < -value:
+                g[j] = -value
+            elif g[j] > value:
+                g[j] = value
+    if mode & 2:
+        total = 0.0  # clipping.total_norm, the same sums in the same order
+        if norm_type == math.inf:
+            for j in range(n):
+                a = abs(g[j])
+                if not total >= a:
+                    total = a
+        elif norm_type == 2.0:
+            for j in range(n):
+                total += g[j] * g[j]
+            total = math.sqrt(total)
+        elif norm_type == 1.0:
+            for j in range(n):
+                total += abs(g[j])
+        else:
+            for j in range(n):
+                total += abs(g[j]) ** norm_type
+            total = total ** (1.0 / norm_type)
+        coef = max_norm / (total + 1e-6)
+        if coef > 1.0:  # torch.clamp(coef, max=1.0); a NaN stays NaN
+            coef = 1.0
+        for j in range(n):
+            g[j] = g[j] * coef
+
+
+@njit(nogil=True, inline="always")
+def _unclipped(p: Any, g: Any) -> None:
+    """No clipping: inlined as nothing."""
+
+
+@njit(nogil=True, inline="always")
+def _clipped(p: Any, g: Any) -> None:
+    """clip_step with the mode and values stored after the family's parameters in p."""
+    k = p.shape[0] - 4
+    clip_step(g, int(p[k]), p[k + 1], p[k + 2], p[k + 3])
+
+
+def _epochs(update: Any, clip: Any = _unclipped) -> Any:
+    """The epoch loop around one optimizer's update (after `clip`), all steps inlined."""
 
     def loop(
         X: Any,
@@ -233,6 +283,7 @@ def _epochs(update: Any) -> Any:
                     counters[0], counters[1], counters[2] = steps, done, done
                     return False
                 total += loss
+                clip(p, g)
                 update(p, steps + 1, g, w, state, out)
                 check = 0.0
                 for j in range(9):
@@ -267,6 +318,47 @@ _LOOPS = tuple(_epochs(update) for update in _UPDATES)
     _rmsprop_epochs,
     _adagrad_epochs,
 ) = _LOOPS
+CLIPPED = len(LOOPS)  # the code of a loop's clipping twin is its own code + CLIPPED
+_CLIPPED_LOOPS = tuple(_epochs(update, _clipped) for update in _UPDATES)
+(
+    _vanilla_clipped,
+    _sgd_clipped,
+    _momentum_clipped,
+    _course_adam_clipped,
+    _adam_clipped,
+    _rmsprop_clipped,
+    _adagrad_clipped,
+) = _CLIPPED_LOOPS
+
+
+@njit(nogil=True)
+def _train_clipped(
+    code: int,
+    X: Any,
+    y: Any,
+    orders: Any,
+    epochs: int,
+    p: Any,
+    w: Any,
+    state: Any,
+    history: Any,
+    counters: Any,
+) -> bool:
+    """The clipping twin of loop `code` (an index in LOOPS)."""
+    args = (X, y, orders, epochs, p, w, state, history, counters)
+    if code == VANILLA:
+        return bool(_vanilla_clipped(*args))
+    if code == SGD:
+        return bool(_sgd_clipped(*args))
+    if code == MOMENTUM:
+        return bool(_momentum_clipped(*args))
+    if code == COURSE_ADAM:
+        return bool(_course_adam_clipped(*args))
+    if code == ADAM:
+        return bool(_adam_clipped(*args))
+    if code == RMSPROP:
+        return bool(_rmsprop_clipped(*args))
+    return bool(_adagrad_clipped(*args))
 
 
 def train_epochs(
@@ -283,7 +375,8 @@ def train_epochs(
 ) -> bool:
     """Run `epochs` epochs, visiting rows as orders[e] (or orders[0] for all); False if diverged.
 
-    `code` is the loop's index in LOOPS, `p` its family's parameters (`flatten`). Updates w, state,
+    `code` is the loop's index in LOOPS (+ CLIPPED for its clipping twin), `p` its family's
+    parameters (`flatten`, then the clipping's four values for a twin). Updates w, state,
     history[epoch] and counters in place; on divergence w keeps the last finite weights and
     counters[2] is the epoch in which it happened.
     """
@@ -302,8 +395,10 @@ def train_epochs(
         completed = _adam_epochs(*args)
     elif code == RMSPROP:
         completed = _rmsprop_epochs(*args)
-    else:
+    elif code == ADAGRAD:
         completed = _adagrad_epochs(*args)
+    else:
+        completed = _train_clipped(code - CLIPPED, *args)
     return bool(completed)
 
 

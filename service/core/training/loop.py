@@ -23,6 +23,7 @@ from service.core.dataset import BUILTIN_ROWS, load_dataset
 from service.core.errors import NumericalOverflow
 from service.core.graph import backward, forward
 from service.core.training import kernel
+from service.core.training.clipping import Clipping
 from service.core.training.optimizers import Optimizer
 from service.core.training.registry import Resolved, resolve
 
@@ -134,11 +135,10 @@ def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
     """What the kernel takes for an optimizer: its loop's code, parameters and zeroed state."""
     loop = optimizer.loop()
     family, values = kernel.FAMILY[loop], optimizer.kernel_values()
-    return (
-        kernel.CODES[loop],
-        kernel.flatten(family, values),
-        kernel.initial_state(family, values),
-    )
+    code, p = kernel.CODES[loop], kernel.flatten(family, values)
+    if optimizer.clipping is not None:  # the loop's clipping twin, the clipping after p
+        code, p = code + kernel.CLIPPED, np.append(p, optimizer.clipping.kernel_values())
+    return code, p, kernel.initial_state(family, values)
 
 
 def train_compiled(
@@ -204,7 +204,7 @@ def _course_sgd() -> Resolved:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training run, resolved: the optimizer with every hyperparameter, the data and start."""
+    """One training run, resolved: the optimizer (its hyperparameters and clipping), data, start."""
 
     optimizer: Resolved = field(default_factory=_course_sgd)
     epochs: int = 20
@@ -217,10 +217,14 @@ class TrainConfig:
 
     @classmethod
     def named(
-        cls, optimizer: str = "sgd", hyper: dict[str, Any] | None = None, **fields: Any
+        cls,
+        optimizer: str = "sgd",
+        hyper: dict[str, Any] | None = None,
+        clipping: Clipping | None = None,
+        **fields: Any,
     ) -> TrainConfig:
-        """A configuration from an optimizer's name and hyperparameters (resolved here)."""
-        return cls(resolve(optimizer, hyper), **fields)
+        """A configuration from an optimizer's name, hyperparameters and clipping, resolved."""
+        return cls(resolve(optimizer, hyper, clipping), **fields)
 
     @property
     def rows(self) -> int:
@@ -236,7 +240,7 @@ class TrainConfig:
         """A key equal for equal configurations (data compared by content)."""
         digest = hashlib.sha256(repr(
             (self.optimizer.name, sorted(self.optimizer.hyper.items()), self.epochs, self.seed,
-             self.initial_weights, self.shuffle, self.standardize)
+             self.initial_weights, self.shuffle, self.standardize, self.optimizer.clipping)
         ).encode())  # fmt: skip
         for part in (self.X, self.y):
             if part is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from service.core.errors import InvalidInput
 from service.core.training import optimizers
+from service.core.training.clipping import Clipping, clipped
 
 Hyper = dict[str, float | bool]
 
@@ -269,6 +270,8 @@ SPECS: dict[str, Spec] = {
     )
 }
 NAMES = tuple(SPECS)
+# Kernel time of a clipped step relative to the same step unclipped (bench/clipping.py: 1.02-1.08).
+CLIPPING_COST = 1.1
 
 # Every hyperparameter any optimizer takes, in first-seen order.
 HYPERPARAMETERS = tuple(dict.fromkeys(k for spec in SPECS.values() for k in spec.defaults))
@@ -285,15 +288,21 @@ class Resolved:
 
     spec: Spec
     hyper: Hyper
+    clipping: Clipping | None = None  # applied to g before each update
 
     @property
     def name(self) -> str:
         """The API's name of the optimizer."""
         return self.spec.name
 
+    @property
+    def step_cost(self) -> float:
+        """Kernel time per step relative to plain sgd, clipping included (bench/clipping.py)."""
+        return self.spec.step_cost * (1.0 if self.clipping is None else CLIPPING_COST)
+
     def build(self) -> optimizers.Optimizer:
-        """The readable (init, update) optimizer."""
-        return self.spec.factory(**self.hyper)
+        """The readable (init, update) optimizer, clipping g first when it clips."""
+        return clipped(self.clipping, self.spec.factory(**self.hyper))
 
     def loop(self) -> str:
         """The compiled loop that runs it: its fast path when that applies, else its family's."""
@@ -308,15 +317,24 @@ class Resolved:
 
     def describe(self) -> dict[str, Any]:
         """The resolved optimizer block the API returns."""
+        rule, torch = self.spec.rule(self.hyper), self.spec.torch(self.hyper)
+        clipping = self.clipping
+        if clipping is not None:
+            rule = f"{clipping.rule()}; then {rule}"
+            if torch is not None:
+                torch = f"{torch}; {clipping.torch()} before optimizer.step()"
         return {
             "name": self.name,
             "hyperparameters": dict(self.hyper),
-            "rule": self.spec.rule(self.hyper),
-            "equivalent_to": self.spec.torch(self.hyper),
+            "clipping": None if clipping is None else clipping.describe(),
+            "rule": rule,
+            "equivalent_to": torch,
         }
 
 
-def resolve(name: str, given: Mapping[str, Any] | None = None) -> Resolved:
+def resolve(
+    name: str, given: Mapping[str, Any] | None = None, clipping: Clipping | None = None
+) -> Resolved:
     """Fill the optimizer's defaults; reject hyperparameters that do not belong to it."""
     spec = SPECS[name]
     given = given or {}
@@ -340,4 +358,4 @@ def resolve(name: str, given: Mapping[str, Any] | None = None) -> Resolved:
     }
     if spec.check is not None:
         spec.check(hyper)
-    return Resolved(spec, hyper)
+    return Resolved(spec, hyper, clipping)
