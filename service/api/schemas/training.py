@@ -10,6 +10,7 @@ resolved `TrainConfig` once, at the boundary.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic.config import JsonDict
 from service.api.schemas.base import Float, Schema, Weights
 from service.core.errors import InvalidInput
 from service.core.training import registry
+from service.core.training.clipping import Clipping
 from service.core.training.comparison import label_runs
 from service.core.training.loop import TrainConfig
 
@@ -61,6 +63,24 @@ class CustomData(Schema):
         return self
 
 
+ClipValue = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NormType = Annotated[float, Field(ge=1, allow_inf_nan=False)] | Literal["inf"]
+CLIPPING_ORDER = "With clip_grad_value too, values are clamped first, then the norm is clipped."
+
+
+class ClipNorm(Schema):
+    """torch.nn.utils.clip_grad_norm_'s arguments: scale g to at most max_norm."""
+
+    max_norm: ClipValue = Field(description="Largest norm of g allowed; > 0.")
+    norm_type: NormType = Field(
+        2.0, description='p of the p-norm: a float >= 1, or "inf" for max |g_j| (default 2).'
+    )
+
+    def norm(self) -> float:
+        """The norm type as a float (inf for "inf")."""
+        return math.inf if self.norm_type == "inf" else self.norm_type
+
+
 class OptimizerSettings(Schema):
     """An optimizer and its hyperparameters; None means the optimizer's course/torch default."""
 
@@ -83,11 +103,34 @@ class OptimizerSettings(Schema):
     centered: bool | None = _hyper("centered")
     lr_decay: NonNegative | None = _hyper("lr_decay")
     initial_accumulator_value: NonNegative | None = _hyper("initial_accumulator_value")
+    clip_grad_value: ClipValue | None = Field(
+        None,
+        description="Clamp each component of every per-sample gradient to [-v, v] before the "
+        "update, as torch.nn.utils.clip_grad_value_(params, v) does (any optimizer). "
+        + CLIPPING_ORDER,
+    )
+    clip_grad_norm: ClipNorm | None = Field(
+        None,
+        description="Scale every per-sample gradient g by min(1, max_norm / (||g||_p + 1e-6)) "
+        "before the update, as torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type) does "
+        "with the nine weights as one tensor (any optimizer). " + CLIPPING_ORDER,
+    )
+
+    def clipping(self) -> Clipping | None:
+        """The clipping asked for, if any."""
+        norm = self.clip_grad_norm
+        if self.clip_grad_value is None and norm is None:
+            return None
+        if norm is None:
+            return Clipping(value=self.clip_grad_value)
+        return Clipping(self.clip_grad_value, norm.max_norm, norm.norm())
 
     def resolved(self) -> registry.Resolved:
         """The optimizer with every hyperparameter filled in (422 for a foreign one)."""
         return registry.resolve(
-            self.optimizer, {name: getattr(self, name) for name in registry.HYPERPARAMETERS}
+            self.optimizer,
+            {name: getattr(self, name) for name in registry.HYPERPARAMETERS},
+            self.clipping(),
         )
 
 
@@ -132,7 +175,12 @@ class TrainRequest(RunSettings, OptimizerSettings):
     """A training configuration; every field is optional and defaults to the course's run."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"optimizer": "sgd", "epochs": 20, "seed": 0}]},
+        json_schema_extra={
+            "examples": [
+                {"optimizer": "sgd", "epochs": 20, "seed": 0},
+                {"optimizer": "sgd", "epochs": 20, "seed": 0, "clip_grad_norm": {"max_norm": 1.0}},
+            ]
+        },
     )
 
     def to_config(self) -> TrainConfig:
@@ -147,13 +195,28 @@ class DivergedAt(Schema):
     step: int = Field(description="Number of completed updates before it.")
 
 
+class ClippingInfo(Schema):
+    """The gradient clipping a run applied (value first, then norm)."""
+
+    clip_grad_value: float | None = Field(description="The clamp bound v, if clipped by value.")
+    clip_grad_norm: ClipNorm | None = Field(description="max_norm and norm_type, if by norm.")
+
+
 class OptimizerInfo(Schema):
     """The optimizer actually run."""
 
     name: OptimizerName = Field(description="The optimizer.")
     hyperparameters: dict[str, float | bool] = Field(description="Every hyperparameter used.")
-    rule: str = Field(description="The update rule, in words.")
-    equivalent_to: str | None = Field(description="The torch optimizer computing the same, if any.")
+    clipping: ClippingInfo | None = Field(
+        description="The gradient clipping applied before each update; null if none."
+    )
+    rule: str = Field(
+        description="The update rule, in words; with clipping, the clipping first (value, norm)."
+    )
+    equivalent_to: str | None = Field(
+        description="The torch optimizer computing the same, if any; with clipping, the "
+        "torch.nn.utils calls to make before each optimizer.step()."
+    )
 
 
 class TrainResponse(Schema):
