@@ -7,6 +7,12 @@ weights, per-epoch mean losses and final weights are written to
 ``tests/golden/torch_optimizers.json``; the test suite compares the service's own
 optimizers against them without needing torch.
 
+The clipping cases (``CLIPPED``: every torch-named optimizer with each clipping) go to
+``tests/golden/torch_clipping.json``: after ``loss.backward()`` and before ``optimizer.step()``,
+``torch.nn.utils.clip_grad_value_`` and then ``torch.nn.utils.clip_grad_norm_`` (single-tensor
+code, ``foreach=False``) on the one parameter tensor of the nine weights. Their ``clipping`` is
+written as the service's request fields (``clip_grad_value``, ``clip_grad_norm``).
+
 Graph per row (f1..f5, y) with weights w1..w9::
 
     a = w1*f1 + w2*f2; exp = e^(a*a + w6); tanh = tanh(exp + w7); q = w4*f4 + w5*f5
@@ -34,6 +40,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 DATA_PATH = ROOT / "service" / "data" / "backprop_data.csv"
 OUT_PATH = ROOT / "tests" / "golden" / "torch_optimizers.json"
+CLIP_PATH = ROOT / "tests" / "golden" / "torch_clipping.json"
 EPOCHS = 3
 
 SGD = {
@@ -118,6 +125,58 @@ CASES = [
     ("adagrad-initial-accumulator0.1", ADAGRAD, {"initial_accumulator_value": 0.1}, 0, False),
     ("adagrad-lr0.1-wd0.01", ADAGRAD, {"learning_rate": 0.1, "weight_decay": 0.01}, 0, False),
 ]
+
+
+# Each clipping, as the service's request fields (norm_type "inf" for the max norm).
+CLIPPINGS = [
+    ("value0.5", {"clip_grad_value": 0.5}),
+    ("norm1", {"clip_grad_norm": {"max_norm": 1.0, "norm_type": 2.0}}),
+    ("norm0.5-inf", {"clip_grad_norm": {"max_norm": 0.5, "norm_type": "inf"}}),
+    ("norm1-p1.5", {"clip_grad_norm": {"max_norm": 1.0, "norm_type": 1.5}}),
+    (
+        "value0.5-norm0.8",
+        {"clip_grad_value": 0.5, "clip_grad_norm": {"max_norm": 0.8, "norm_type": 2.0}},
+    ),
+]
+# Every torch-named optimizer (sgd with and without momentum) with each clipping.
+CLIPPED = [
+    (f"{name}-{clip_name}", base, overrides, clipping, seed, shuffle)
+    for name, base, overrides, seed, shuffle in [
+        ("sgd-lr0.01", SGD, {"learning_rate": 0.01}, 0, False),
+        ("sgd-momentum0.9", SGD, {"momentum": 0.9}, 0, False),
+        ("adam-bias-correction-lr0.01", ADAM, {"learning_rate": 0.01}, 0, False),
+        ("adamw", ADAMW, {}, 0, False),
+        ("rmsprop", RMSPROP, {}, 0, False),
+        ("adagrad", ADAGRAD, {}, 0, False),
+    ]
+    for clip_name, clipping in CLIPPINGS
+] + [
+    ("sgd-lr0.01-norm1-p1", SGD, {"learning_rate": 0.01},
+     {"clip_grad_norm": {"max_norm": 1.0, "norm_type": 1.0}}, 0, False),
+    ("adam-bias-correction-norm1-shuffle-seed3", ADAM, {},
+     {"clip_grad_norm": {"max_norm": 1.0, "norm_type": 2.0}}, 3, True),
+]  # fmt: skip
+
+
+def clip_calls(clipping: dict) -> tuple[list, str]:
+    """The torch.nn.utils calls of a clipping (each taking the parameter list) and their text."""
+    calls, shown = [], []
+    value = clipping.get("clip_grad_value")
+    if value is not None:
+        calls.append(lambda ps: torch.nn.utils.clip_grad_value_(ps, value, foreach=False))
+        shown.append(f"torch.nn.utils.clip_grad_value_(params, clip_value={value!r})")
+    norm = clipping.get("clip_grad_norm")
+    if norm is not None:
+        p = float(norm["norm_type"])  # float("inf") for "inf"
+        max_norm = norm["max_norm"]
+        calls.append(
+            lambda ps: torch.nn.utils.clip_grad_norm_(ps, max_norm, norm_type=p, foreach=False)
+        )
+        shown_p = "float('inf')" if p == float("inf") else repr(p)
+        shown.append(
+            f"torch.nn.utils.clip_grad_norm_(params, max_norm={max_norm!r}, norm_type={shown_p})"
+        )
+    return calls, "; ".join(shown)
 
 
 def forward(w: torch.Tensor, x: list[float], y: float) -> dict[str, torch.Tensor]:
@@ -214,13 +273,21 @@ def make_optimizer(params: list[torch.Tensor], cfg: dict) -> tuple[torch.optim.O
 
 
 def run_case(
-    x_all: list[list[float]], y_all: list[float], cfg: dict, seed: int, shuffle: bool
+    x_all: list[list[float]],
+    y_all: list[float],
+    cfg: dict,
+    seed: int,
+    shuffle: bool,
+    clipping: dict | None = None,
 ) -> dict:
     """Train one case per sample with torch and return its golden numbers."""
     rng = np.random.default_rng(seed)
     initial = rng.normal(0.0, 0.01, 9)
     w = torch.tensor(initial, dtype=torch.float64, requires_grad=True)
     optimizer, described = make_optimizer([w], cfg)
+    clips, clips_shown = clip_calls(clipping or {})
+    if clips:
+        described = f"{described}; {clips_shown} before optimizer.step()"
     n = len(x_all)
     history = []
     for _ in range(EPOCHS):
@@ -230,6 +297,8 @@ def run_case(
             optimizer.zero_grad()
             loss = forward(w, x_all[i], y_all[i])["loss"]
             loss.backward()
+            for clip in clips:  # value first, then norm
+                clip([w])
             optimizer.step()
             losses[k] = loss.item()
         history.append(float(np.mean(losses)))
@@ -265,16 +334,39 @@ def main() -> None:
                 **result,
             }
         )
+    write(OUT_PATH, cases)
+    clipped = []
+    for name, base, overrides, clipping, seed, shuffle in CLIPPED:
+        cfg = {**base, **overrides}
+        result = run_case(x_all, y_all, cfg, seed, shuffle, clipping)
+        clipped.append(
+            {
+                "name": name,
+                "optimizer": cfg,
+                "clipping": clipping,
+                "epochs": EPOCHS,
+                "seed": seed,
+                "shuffle": shuffle,
+                **result,
+            }
+        )
+    write(CLIP_PATH, clipped)
+
+
+def write(path: Path, cases: list[dict]) -> None:
+    """Write one golden JSON file."""
+    names = [case["name"] for case in cases]
+    assert len(set(names)) == len(names), "case names must be unique"
     golden = {
         "generated_by": "scripts/make_torch_goldens.py",
         "torch_version": torch.__version__,
         "cases": cases,
     }
-    OUT_PATH.parent.mkdir(parents=True, exist_ok=True)
-    with OUT_PATH.open("w") as fh:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
         json.dump(golden, fh, indent=1, sort_keys=True)
         fh.write("\n")
-    print(f"wrote {len(cases)} cases to {OUT_PATH.relative_to(ROOT)}")
+    print(f"wrote {len(cases)} cases to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
