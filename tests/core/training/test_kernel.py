@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 import sys
 from dataclasses import asdict
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from service.core.training import kernel
 from service.core.training import loop as training
+from service.core.training.clipping import Clipping
 from service.core.training.loop import TrainConfig, TrainResult, run
 from service.core.training.registry import SPECS as REGISTRY
 
@@ -84,6 +86,78 @@ def test_kernel_equals_reference_for_every_optimizer_and_option(
     result = assert_kernel_equals_reference(config)
     assert result.status == "completed"
     assert result.steps == EPOCHS * 506
+
+
+CLIPPINGS = {
+    "value": Clipping(value=0.05),
+    "norm2": Clipping(max_norm=0.1),
+    "norm-inf": Clipping(max_norm=0.05, norm_type=math.inf),
+    "norm1.5": Clipping(max_norm=0.1, norm_type=1.5),
+    "both": Clipping(value=0.05, max_norm=0.08),
+}
+# One option set per compiled loop (each optimizer's default, its family's general loop).
+CLIPPED_OPTIONS: list[tuple[str, dict[str, Any]]] = [
+    ("sgd", {}),
+    ("sgd", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01}),
+    ("momentum", {}),
+    ("adam", {}),
+    ("adam", {"bias_correction": True, "amsgrad": True, "weight_decay": 0.1}),
+    ("adamw", {}),
+    ("rmsprop", {"centered": True, "momentum": 0.9, "weight_decay": 0.01}),
+    ("rmsprop", {}),
+    ("adagrad", {"lr_decay": 0.01, "initial_accumulator_value": 0.1}),
+]
+
+
+@pytest.mark.parametrize("clipping", CLIPPINGS.values(), ids=CLIPPINGS.keys())
+@pytest.mark.parametrize(("optimizer", "hyper"), CLIPPED_OPTIONS)
+def test_kernel_equals_reference_with_every_clipping_for_every_optimizer(
+    optimizer: str, hyper: dict[str, Any], clipping: Clipping
+) -> None:
+    config = TrainConfig.named(optimizer, hyper, clipping, epochs=EPOCHS, shuffle=True)
+    result = assert_kernel_equals_reference(config)
+    assert result.status == "completed"
+    unclipped = run(TrainConfig.named(optimizer, hyper, epochs=EPOCHS, shuffle=True))
+    assert result.final_weights != unclipped.final_weights  # the clipping bites
+
+
+def test_the_clipped_loops_cover_every_compiled_loop_and_the_registry() -> None:
+    loops = {TrainConfig.named(o, h).optimizer.loop() for o, h in CLIPPED_OPTIONS}
+    assert loops == set(kernel.LOOPS)
+    assert {o for o, _ in CLIPPED_OPTIONS} == set(REGISTRY)
+    assert len(kernel._CLIPPED_LOOPS) == len(kernel.LOOPS) == kernel.CLIPPED
+
+
+def test_a_clipped_run_takes_its_loop_s_twin_and_an_unclipped_one_its_own_layout() -> None:
+    plain = TrainConfig.named("adam").optimizer
+    code, p, _ = training.kernel_inputs(plain)
+    assert code == kernel.COURSE_ADAM
+    assert len(p) == len(kernel.PARAMETERS["adam"])
+    clipping = Clipping(value=0.5, max_norm=1.0, norm_type=1.5)
+    twin, p_clipped, _ = training.kernel_inputs(TrainConfig.named("adam", {}, clipping).optimizer)
+    assert twin == kernel.COURSE_ADAM + kernel.CLIPPED
+    assert list(p_clipped) == [*p, 3.0, 0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize("clipping", CLIPPINGS.values(), ids=CLIPPINGS.keys())
+def test_the_compiled_clip_step_equals_the_readable_clipping_bit_for_bit(
+    clipping: Clipping,
+) -> None:
+    rng = np.random.default_rng(11)
+    for g in [rng.normal(0, s, n) for s in (1e-3, 0.05, 1.0, 1e3) for n in (1, 9, 17)]:
+        compiled = g.copy()
+        mode, value, max_norm, norm_type = clipping.kernel_values()
+        kernel.clip_step(compiled, int(mode), value, max_norm, norm_type)
+        assert [x.hex() for x in compiled] == [x.hex() for x in clipping.clip(g)]
+
+
+def test_clipping_keeps_a_divergent_run_finite_where_it_diverges_unclipped() -> None:
+    config = TrainConfig.named(hyper={"learning_rate": 3.2150015360105613}, shuffle=True)
+    assert run(config).status == "diverged"
+    clipped = TrainConfig.named(
+        "sgd", config.optimizer.hyper, Clipping(max_norm=0.01), shuffle=True
+    )
+    assert assert_kernel_equals_reference(clipped).status == "completed"
 
 
 def test_every_optimizer_of_the_registry_is_covered() -> None:
@@ -230,12 +304,18 @@ HYPER = {
 
 @st.composite
 def configs(draw: st.DrawFn) -> TrainConfig:
-    """A random small run: any optimizer, any of its hyperparameters, any data scale."""
+    """A random small run: any optimizer, its hyperparameters, any clipping, any data scale."""
     optimizer = draw(st.sampled_from(sorted(REGISTRY)))
     names = [k for k in REGISTRY[optimizer].defaults if k != "nesterov"]
     hyper: dict[str, float | bool | None] = {
         k: draw(HYPER[k]) for k in names if draw(st.booleans())
     }
+    clipping = None
+    if draw(st.booleans()):
+        value = draw(st.none() | st.sampled_from([1e-3, 0.1, 10.0]))
+        max_norm = draw(st.sampled_from([None, 1e-3, 0.1, 10.0] if value else [1e-3, 0.1, 10.0]))
+        p = draw(st.sampled_from([1.0, 1.5, 2.0, 3.0, math.inf]))
+        clipping = Clipping(value, max_norm, p)
     rows = draw(st.integers(1, 6))
     scale = draw(st.sampled_from([0.1, 1.0, 30.0]))
     X = np.array(draw(st.lists(st.floats(-1, 1), min_size=5 * rows, max_size=5 * rows)))
@@ -243,6 +323,7 @@ def configs(draw: st.DrawFn) -> TrainConfig:
     return TrainConfig.named(
         optimizer=optimizer,
         hyper=hyper,
+        clipping=clipping,
         epochs=draw(st.integers(1, 8)),
         seed=draw(st.integers(0, 2**32)),
         shuffle=draw(st.booleans()),
