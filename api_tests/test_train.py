@@ -10,6 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from service.core.training.clipping import Clipping
+from service.core.training.loop import TrainConfig, run
+
 GOLDEN = Path(__file__).resolve().parent.parent / "tests" / "golden" / "torch_optimizers.json"
 DATA = Path(__file__).resolve().parent.parent / "service" / "data" / "backprop_data.csv"
 
@@ -141,6 +144,27 @@ def _torch_call(expression: str) -> tuple[str, dict[str, Any]]:
     return name, kwargs
 
 
+def test_train_with_clipping_answers_the_readable_reference_and_names_the_clipping(
+    client: Any,
+) -> None:
+    clip = {"clip_grad_value": 0.5, "clip_grad_norm": {"max_norm": 1.0, "norm_type": "inf"}}
+    response = client.post("/train", json={"optimizer": "adam", "epochs": 3, **clip})
+    assert response.status_code == 200
+    body = response.json()
+    config = TrainConfig.named(
+        "adam", {}, Clipping(value=0.5, max_norm=1.0, norm_type=math.inf), epochs=3
+    )
+    reference = run(config, reference=True)
+    assert body["loss_history"] == reference.loss_history
+    assert body["final_weights"] == reference.final_weights
+    assert body["optimizer"]["clipping"] == clip
+    assert body["optimizer"]["rule"].startswith("value first, then norm: g = clamp(g, -0.5, 0.5)")
+    assert body["optimizer"]["equivalent_to"] is None  # the course's Adam is not torch's
+    unclipped = client.post("/train", json={"optimizer": "adam", "epochs": 3}).json()
+    assert unclipped["loss_history"] != body["loss_history"]
+    assert unclipped["optimizer"]["clipping"] is None
+
+
 def test_train_with_initial_weights_starts_there(client: Any) -> None:
     w0 = [0.5, -0.5, 0.25, 0.1, -0.1, 0.0, 0.2, 0.3, 0.9]
     body = client.post("/train", json={"initial_weights": w0, "epochs": 2}).json()
@@ -212,6 +236,13 @@ def test_train_that_diverges_reports_where_and_keeps_a_finite_history(client: An
         ({"standardize": True}, "standardize"),
         ({"seed": -1}, "body.seed"),
         ({"epochs": 2.5}, "body.epochs"),
+        ({"clip_grad_value": 0}, "body.clip_grad_value"),
+        ({"clip_grad_value": -0.5}, "body.clip_grad_value"),
+        ({"clip_grad_norm": {"max_norm": 0.0}}, "body.clip_grad_norm.max_norm"),
+        ({"clip_grad_norm": {"max_norm": 1, "norm_type": 0.9}}, "body.clip_grad_norm.norm_type"),
+        ({"clip_grad_norm": {"max_norm": 1, "norm_type": "max"}}, "body.clip_grad_norm.norm_type"),
+        ({"clip_grad_norm": {"max_norm": 1, "p": 2}}, "body.clip_grad_norm.p"),
+        ({"clip_grad_norm": {"norm_type": 2}}, "body.clip_grad_norm.max_norm"),
     ],
 )
 def test_train_rejects_bad_configurations(client: Any, body: dict[str, Any], fragment: str) -> None:

@@ -171,3 +171,12 @@ def _torch_form(text: str) -> tuple[str, dict[str, Any], str]:
     name, _, args = call.removeprefix("torch.optim.").partition("(")
     kwargs = eval(f"dict({args}", {"__builtins__": {"dict": dict, "True": True, "False": False}})
     return name, kwargs, clips
+
+
+def test_clipping_is_part_of_a_configuration_s_fingerprint() -> None:
+    plain = TrainConfig.named("adam")
+    norm = TrainConfig.named("adam", clipping=Clipping(max_norm=1.0))
+    assert len({plain.fingerprint(), norm.fingerprint()}) == 2
+    inf = TrainConfig.named("adam", clipping=Clipping(max_norm=1.0, norm_type=math.inf))
+    assert inf.fingerprint() != norm.fingerprint()
+    assert norm.fingerprint() == TrainConfig.named("adam", {}, Clipping(None, 1.0)).fingerprint()

@@ -6,7 +6,8 @@ import pytest
 
 from service.core.errors import InvalidInput
 from service.core.training import kernel
-from service.core.training.registry import HYPERPARAMETERS, SPECS, resolve
+from service.core.training.clipping import Clipping
+from service.core.training.registry import CLIPPING_COST, HYPERPARAMETERS, SPECS, resolve
 
 
 def test_resolve_fills_the_defaults_and_refuses_another_optimizer_s_hyperparameter() -> None:
@@ -64,3 +65,34 @@ def test_every_spec_describes_itself_and_has_a_cost() -> None:
         assert described["rule"]
         assert spec.step_cost >= 1.0
     assert len(HYPERPARAMETERS) == len(set(HYPERPARAMETERS))
+
+
+def test_a_clipped_optimizer_names_its_clipping_rule_and_torch_calls() -> None:
+    clipped = resolve("adamw", {}, Clipping(max_norm=1.0))
+    described = clipped.describe()
+    plain = resolve("adamw").describe()
+    assert described["clipping"] == {
+        "clip_grad_value": None,
+        "clip_grad_norm": {"max_norm": 1.0, "norm_type": 2.0},
+    }
+    assert described["rule"] == "g *= min(1, 1.0 / (||g||_2.0 + 1e-6)); then " + plain["rule"]
+    assert described["equivalent_to"] == (
+        plain["equivalent_to"] + "; torch.nn.utils.clip_grad_norm_(params, max_norm=1.0, "
+        "norm_type=2.0) before optimizer.step()"
+    )
+    assert plain["clipping"] is None
+    assert clipped.loop() == resolve("adamw").loop()
+
+
+def test_an_optimizer_torch_lacks_stays_without_a_torch_form_when_clipped() -> None:
+    described = resolve("momentum", {}, Clipping(value=0.5, max_norm=1.0)).describe()
+    assert described["equivalent_to"] is None
+    assert described["rule"].startswith("value first, then norm: g = clamp(g, -0.5, 0.5); g *= ")
+
+
+def test_clipping_costs_its_share_of_a_step_in_the_scheduler() -> None:
+    for spec in SPECS.values():
+        assert resolve(spec.name).step_cost == spec.step_cost
+        clipped = resolve(spec.name, {}, Clipping(max_norm=1.0)).step_cost
+        assert clipped == spec.step_cost * CLIPPING_COST
+    assert 1.0 < CLIPPING_COST <= 1.1  # the budget, measured by bench/clipping.py
