@@ -2,12 +2,13 @@
 
 - value v: each component clamped to [-v, v] (``clip_grad_value_``);
 - norm (max_norm, p): ``total = ||g||_p`` (p = inf: max |g_j|), ``coef = max_norm / (total +
-  1e-6)`` clamped at 1.0, and ``g *= coef`` always, scaled even when coef is 1.0
-  (``clip_grad_norm_``).
+  1e-6)`` clamped at 1.0, and ``g *= coef`` (``clip_grad_norm_``; times 1.0 leaves g as it is).
 
-With both, value first, then norm. The parameters are one tensor of nine weights, so torch's
-norm of the per-tensor norms is this one vector norm. The sums run in index order; p = 2 is
-``sqrt(sum g_j*g_j)``, p = 1 ``sum |g_j|``, any other p ``(sum |g_j|**p) ** (1/p)``.
+With both, value first, then norm. The parameters are one tensor of the nine weights (the
+layout of scripts/make_torch_goldens.py): torch's norm of the per-tensor norms is then the norm
+of that one tensor (up to rounding in its outer norm of one value, for p other than 1, 2, inf).
+The sums run in index order: p = 2 is ``sqrt(sum g_j*g_j)``, p = 1 ``sum |g_j|``, other p
+``(sum |g_j|**p) ** (1/p)``; a NaN component makes the norm NaN, and g NaN, as in torch.
 `clip` is the readable form; kernel.clip_step is its compiled twin, which does the same float
 operations in the same order (tests/core/training/test_kernel.py checks that bit for bit).
 """
@@ -29,13 +30,10 @@ VALUE, NORM = 1, 2
 
 def total_norm(g: np.ndarray, norm_type: float) -> float:
     """||g||_p as torch.linalg.vector_norm computes it for p = 1, 2, inf and other p >= 1."""
-    total = 0.0
     if norm_type == math.inf:
-        for gj in g.tolist():
-            a = abs(gj)
-            if not total >= a:  # a max that keeps a NaN, as torch's
-                total = a
-        return total
+        values = [abs(gj) for gj in g.tolist()]
+        return math.nan if any(a != a for a in values) else max(values, default=0.0)  # as torch
+    total = 0.0
     if norm_type == 2.0:
         for gj in g.tolist():
             total += gj * gj

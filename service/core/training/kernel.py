@@ -213,19 +213,22 @@ def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
 def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float) -> None:
     """clipping.Clipping.clip in place, for a gradient g of any length (mode: VALUE|NORM bits)."""
     n = g.shape[0]
+    # Selects rather than branches below: whether a component is clipped is hard to predict.
     if mode & 1:  # torch.clamp(g, -value, value): min(max(g, -value), value), NaN kept
         for j in range(n):
-            if g[j] < -value:
-                g[j] = -value
-            elif g[j] > value:
-                g[j] = value
+            gj = g[j]
+            gj = -value if gj < -value else gj
+            g[j] = value if gj > value else gj
     if mode & 2:
         total = 0.0  # clipping.total_norm, the same sums in the same order
         if norm_type == math.inf:
+            nan = False
             for j in range(n):
                 a = abs(g[j])
-                if not total >= a:
-                    total = a
+                total = a if a > total else total
+                nan |= a != a
+            if nan:  # torch's max keeps a NaN
+                total = math.nan
         elif norm_type == 2.0:
             for j in range(n):
                 total += g[j] * g[j]
@@ -238,10 +241,12 @@ def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float
                 total += abs(g[j]) ** norm_type
             total = total ** (1.0 / norm_type)
         coef = max_norm / (total + 1e-6)
-        if coef > 1.0:  # torch.clamp(coef, max=1.0); a NaN stays NaN
-            coef = 1.0
-        for j in range(n):
-            g[j] = g[j] * coef
+        # torch multiplies by clamp(coef, max=1.0); g * 1.0 is g bit for bit, so only a coef
+        # below 1 (or NaN) needs the multiply. The branch keeps sqrt and / off the critical path
+        # of the steps that are not clipped.
+        if not coef >= 1.0:
+            for j in range(n):
+                g[j] = g[j] * coef
 
 
 @njit(nogil=True, inline="always")

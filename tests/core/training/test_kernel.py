@@ -367,3 +367,17 @@ def test_runs_paused_every_few_steps_equal_runs_in_one_go(
     assert pauses == sorted(pauses)
     assert outcome == run(config)
     assert outcome == run(config, reference=True)
+
+
+@pytest.mark.parametrize("clipping", CLIPPINGS.values(), ids=CLIPPINGS.keys())
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_the_clip_step_and_the_readable_clipping_agree_on_non_finite_components(
+    clipping: Clipping, bad: float
+) -> None:
+    g = np.array([0.5, bad, -2.0, 0.0])
+    compiled = g.copy()
+    mode, value, max_norm, norm_type = clipping.kernel_values()
+    with np.errstate(invalid="ignore"):  # inf * 0.0 in the readable scaling
+        readable = clipping.clip(g)
+        kernel.clip_step(compiled, int(mode), value, max_norm, norm_type)
+    assert [x.hex() for x in compiled] == [x.hex() for x in readable]
