@@ -48,7 +48,7 @@ def as_variant(name: str, explanation: str, result: TrainResult) -> Variant:
 
 def config_variants(config: TrainConfig) -> list[tuple[str, str, TrainConfig]]:
     """Wrong versions that are just another configuration: (id, explanation, configuration)."""
-    hyper = config.optimizer.hyper
+    hyper, clipping = config.optimizer.hyper, config.optimizer.clipping  # kept by each variant
     if config.optimizer.name == "adam":
         corrected = bool(hyper["bias_correction"])
         explanation = (
@@ -59,14 +59,16 @@ def config_variants(config: TrainConfig) -> list[tuple[str, str, TrainConfig]]:
             "torch.optim.Adam does), but the course's Adam has none"
         )
         flipped = replace(
-            config, optimizer=resolve("adam", {**hyper, "bias_correction": not corrected})
+            config, optimizer=resolve("adam", {**hyper, "bias_correction": not corrected}, clipping)
         )
         return [("adam_bias_correction_flipped", explanation, flipped)]
     if config.optimizer.name == "momentum":
         torch_form = replace(
             config,
             optimizer=resolve(
-                "sgd", {"learning_rate": hyper["learning_rate"], "momentum": hyper["beta"]}
+                "sgd",
+                {"learning_rate": hyper["learning_rate"], "momentum": hyper["beta"]},
+                clipping,
             ),
         )
         explanation = (

@@ -18,6 +18,7 @@ from service.core.grading.policy import (
     resolve_policy,
 )
 from service.core.graph import adjoints, backward, forward, loss
+from service.core.training.clipping import Clipping
 from service.core.training.loop import TrainConfig, run
 from service.core.training.registry import resolve
 
@@ -123,6 +124,14 @@ def test_config_variants_flip_adam_bias_correction_and_give_torch_momentum() -> 
     (torch,) = train_variants.config_variants(TrainConfig.named(optimizer="momentum"))
     assert torch[2].optimizer == resolve("sgd", {"learning_rate": 0.01, "momentum": 0.9})
     assert train_variants.config_variants(TrainConfig.named(optimizer="sgd")) == []
+
+
+def test_config_variants_keep_the_run_s_clipping() -> None:
+    clipping = Clipping(max_norm=1.0)
+    for optimizer in ("adam", "momentum"):
+        config = TrainConfig.named(optimizer=optimizer, clipping=clipping)
+        ((_, _, variant),) = train_variants.config_variants(config)
+        assert variant.optimizer.clipping == clipping
 
 
 def test_loop_variants_start_from_the_course_run_and_are_bounded() -> None:
