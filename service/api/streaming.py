@@ -22,10 +22,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from anyio import Event, create_memory_object_stream, create_task_group, move_on_after
+from anyio import (
+    Event,
+    create_memory_object_stream,
+    create_task_group,
+    get_cancelled_exc_class,
+    move_on_after,
+)
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -104,33 +110,39 @@ def respond(work: Callable[[], Awaitable[BaseModel]]) -> EventSourceResponse:
     """An event stream of the work's progress, then its result (or its problem)."""
     job = training_pool.Job()
     send, receive = create_memory_object_stream[ServerSentEvent](max_buffer_size=4)
+    done = Event()
+    last: list[ServerSentEvent] = []
+
+    async def run() -> None:
+        try:
+            last.append(ServerSentEvent(encoded(await work()), event="result"))
+        except Exception as exc:  # after the stream began, every failure is an event
+            last.append(problem_event(exc))
+        finally:
+            done.set()
 
     async def produce() -> None:
+        """Run the work; send its progress at most every INTERVAL, then its last event."""
         training_pool.JOB.set(job)  # this task's context, copied into the work's task
-        done = Event()
-        last: list[ServerSentEvent] = []
-
-        async def run() -> None:
-            try:
-                last.append(ServerSentEvent(encoded(await work()), event="result"))
-            except Exception as exc:  # after the stream began, every failure is an event
-                last.append(problem_event(exc))
-            finally:
-                done.set()
-
-        async with send:
-            async with create_task_group() as group:
+        try:
+            async with send, create_task_group() as group:
                 group.start_soon(run)
                 seen = 0
-                while True:
+                while not done.is_set():
                     with move_on_after(INTERVAL):
                         await done.wait()
                     if job.reports != seen and job.progress is not None:
                         seen = job.reports
                         data = json.dumps(job.progress, separators=(",", ":"))
                         await send.send(ServerSentEvent(data, event="progress"))
-                    if done.is_set():
-                        break
-            await send.send(last[0])
+                await send.send(last[0])
+        except get_cancelled_exc_class():  # the client has gone (the work stops): nobody reads
+            receive.close()
+            raise
 
-    return EventSourceResponse(receive, data_sender_callable=produce)
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        with receive:  # closed however the stream ends (a client gone cancels it)
+            async for event in receive:
+                yield event
+
+    return EventSourceResponse(stream(), data_sender_callable=produce)
