@@ -7,10 +7,10 @@ is busy and the waiting line is full); then run in worker threads, off the event
 
 The kernel releases the GIL, so trainings in different threads use different cores while the
 event loop keeps answering. At most BACKPROP_MAX_CONCURRENT_TRAININGS run at once (default: the
-CPU count) and at most BACKPROP_MAX_QUEUED_TRAININGS wait for a turn. Several runs of one request
-take turns on the slots in slices of about SLICE_STEPS steps, the run with most work left going
-next, so they all finish close together; a request takes one place in the waiting line per
-worker, never one per run.
+CPU count) and at most BACKPROP_MAX_QUEUED_TRAININGS wait for a turn. A request's workers (one per
+run, at most one per slot) each hold a slot until its runs are done; its runs take turns on them
+in slices of about SLICE_STEPS steps, the run with most work left going next, so they all finish
+close together; a request takes one place in the waiting line per worker, never one per run.
 
 Every request's work is a `Job` (set by the route, read here through a context variable): each
 slice reports its run's progress to it (epoch, epochs, loss so far; the run's index in a batch),
@@ -206,17 +206,19 @@ async def train_many(
     results: list[TrainResult | None] = [None] * len(configs)
 
     async def worker() -> None:
-        while waiting:
-            job.check()
-            i = max(waiting, key=left.__getitem__)
-            waiting.remove(i)
-            finished, value = await to_thread.run_sync(_advance, sessions[i], limiter=limiter())
-            if finished:
-                results[i] = value
-                record_training(configs[i].optimizer.name, value.status, value.steps)
-            else:
-                left[i] = _cost(configs[i], done=value)
-                waiting.add(i)
+        async with limiter():  # held from slice to slice: no other request slips in between
+            thread = CapacityLimiter(1)  # this worker's one thread at a time
+            while waiting:
+                job.check()
+                i = max(waiting, key=left.__getitem__)
+                waiting.remove(i)
+                finished, value = await to_thread.run_sync(_advance, sessions[i], limiter=thread)
+                if finished:
+                    results[i] = value
+                    record_training(configs[i].optimizer.name, value.status, value.steps)
+                else:
+                    left[i] = _cost(configs[i], done=value)
+                    waiting.add(i)
 
     try:
         async with create_task_group() as group:
