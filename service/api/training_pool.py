@@ -18,6 +18,9 @@ and before each slice the pool asks it whether the client is still there. A clie
 `http.disconnect`, watched by `watched`, or its stream cancelled) stops the work before the next
 slice — within about SLICE_STEPS steps or one epoch — frees the slot at once, and every run it
 had not finished counts in backprop_trainings_total with status "cancelled".
+
+(Over 250 lines: limits, admission, the request's Job and its watcher, and the slices, together
+because each is a part of every training's one way in.)
 """
 
 from __future__ import annotations
