@@ -1,14 +1,16 @@
-"""The landing page at /, and in headless Chromium: a real click shows /forward's loss."""
+"""The landing page at /, and in headless Chromium: a real click shows /forward's loss, and the
+training panel draws the loss curve live from /train's event stream."""
 
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import httpx
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from api_tests.support.course import COURSE_W
 
@@ -83,3 +85,56 @@ def test_an_overflowing_point_shows_the_services_problem_detail(
     wait.until(lambda d: error.is_displayed())
     assert "overflowed" in error.text
     assert browser.find_element(By.ID, "value-loss").text == ""
+
+
+def _headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {k}"} if (k := os.environ.get("API_KEY")) else {}
+
+
+def _points(browser: WebDriver) -> int:
+    return int(browser.find_element(By.ID, "curve").get_attribute("data-points") or 0)
+
+
+def _training(browser: WebDriver) -> str | None:
+    return browser.find_element(By.TAG_NAME, "body").get_attribute("data-training")
+
+
+def test_the_training_panel_draws_the_curve_as_it_grows_and_ends_on_train_s_loss(
+    browser: WebDriver, base_url: str
+) -> None:
+    _open(browser, base_url)
+    assert 'id="curve"' in browser.page_source
+    Select(browser.find_element(By.ID, "optimizer")).select_by_value("adam")
+    _set(browser, "epochs", "10000")  # 5 M steps: a second or more, about 10 progress events
+    _set(browser, "learning-rate", "0.0005")
+    browser.find_element(By.ID, "train").click()
+    seen: list[int] = []  # the curve's point count, polled while the run goes on
+    deadline = time.monotonic() + 180
+    while _training(browser) == "running" and time.monotonic() < deadline:
+        seen.append(_points(browser))
+        time.sleep(0.01)
+    assert _training(browser) == "done", browser.find_element(By.ID, "train-error").text
+    live = [count for count in seen if count > 0]
+    assert len(set(live)) >= 2, f"the curve did not grow while training: {seen[-20:]}"
+    assert live == sorted(live)
+
+    body = {"optimizer": "adam", "epochs": 10_000, "learning_rate": 0.0005}
+    expected = httpx.post(f"{base_url}/train", json=body, headers=_headers(), timeout=120)
+    assert expected.status_code == 200
+    history = expected.json()["loss_history"]
+    assert float(browser.find_element(By.ID, "final-loss").text) == history[-1]
+    assert _points(browser) == len(history) == 10_000  # the whole history drawn at the end
+    assert browser.find_element(By.ID, "train-status").text == "completed"
+
+
+def test_the_training_panel_shows_a_refusal_s_problem_detail(
+    browser: WebDriver, base_url: str
+) -> None:
+    _open(browser, base_url)
+    _set(browser, "epochs", "20")
+    _set(browser, "learning-rate", "2e6")  # the form takes it; the service refuses it (422)
+    browser.find_element(By.ID, "train").click()
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: _training(d) == "error")
+    assert "learning_rate" in browser.find_element(By.ID, "train-error").text
+    assert _points(browser) == 0

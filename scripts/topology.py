@@ -8,7 +8,9 @@ that user), waits for /ready through nginx, runs api_tests through nginx, then r
 through nginx twice: one replica SIGTERMed and restarted in the middle (every request must
 succeed), then one SIGKILLed in the middle (every request must succeed but the responses the
 killed replica had already begun to send, which nginx cannot retry and logs as cut). The load
-runs even when api_tests failed; the exit code then reports all.
+runs even when api_tests failed; the exit code then reports all. Before the load, a /train event
+stream is read through nginx: its progress events must arrive while the run goes on, not all at
+once with the result (nginx does not buffer event streams: the app sends X-Accel-Buffering: no).
 Stops everything on exit (also on Ctrl-C or SIGTERM) and exits non-zero on any failure.
 Ports: BACKPROP_TOPOLOGY_PORT (nginx, default 18300) and the next two for the replicas.
 Bounds: BACKPROP_TOPOLOGY_TESTS_TIMEOUT (api_tests, default 600 s) and BACKPROP_TOPOLOGY_DEADLINE
@@ -32,6 +34,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import (  # noqa: E402
@@ -49,6 +53,7 @@ from bench.harness import (  # noqa: E402
 )
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "backprop.conf.template"
+STREAM_GAP_S = 0.3  # the first progress event at least this long before the result
 LOAD_SECONDS = 12
 STOP_AFTER = 4
 CONNECTIONS = 32
@@ -199,6 +204,36 @@ def crash(
     return ok
 
 
+def stream_through(base: str) -> bool:
+    """Read a /train event stream through nginx: progress must arrive while the run goes on.
+
+    Had nginx buffered the stream, every event would arrive at once with the result; here the
+    first progress event must come at least STREAM_GAP_S before the result (the run takes ~1 s).
+    """
+    print("== an event stream through nginx (POST /train, Accept: text/event-stream)", flush=True)
+    body = {"optimizer": "adam", "epochs": 10_000}
+    headers = {"Accept": "text/event-stream"}
+    arrivals: list[tuple[float, str]] = []
+    start = time.monotonic()
+    with httpx.stream("POST", f"{base}/train", json=body, headers=headers, timeout=120) as answer:
+        buffering = answer.headers.get("x-accel-buffering")
+        for line in answer.iter_lines():
+            if line.startswith("event:"):
+                arrivals.append((time.monotonic() - start, line.partition(":")[2].strip()))
+    progress = [t for t, kind in arrivals if kind == "progress"]
+    results = [t for t, kind in arrivals if kind == "result"]
+    print(
+        f"status {answer.status_code}, X-Accel-Buffering {buffering}: {len(progress)} progress "
+        f"events, the first at {progress[0] if progress else float('nan'):.2f} s; result at "
+        f"{results[0] if results else float('nan'):.2f} s"
+    )
+    ok = answer.status_code == 200 and len(results) == 1 and len(progress) >= 2
+    ok = ok and progress[0] + STREAM_GAP_S <= results[0] and arrivals[-1][1] == "result"
+    if not ok:
+        print("FAIL: the event stream did not pass through nginx as it was produced")
+    return ok
+
+
 def main() -> int:
     """Bring the topology up, test it, break it, take it down."""
     port = int(os.environ.get("BACKPROP_TOPOLOGY_PORT", "18300"))
@@ -252,10 +287,11 @@ def main() -> int:
         if tests.returncode != 0:
             print(f"FAIL: api_tests through nginx exited with {tests.returncode}")
 
+        streamed = stream_through(base)
         mix_file = write_mix(request_mix(base), prefix)
         restarted = rolling_restart(base, backends, replicas, processes, mix_file, prefix)
         crashed = crash(base, backends, replicas, mix_file, prefix)
-        ok = restarted and crashed
+        ok = restarted and crashed and streamed
         ok = ok and tests.returncode == 0
         return 0 if ok else 1
     finally:

@@ -1,9 +1,11 @@
 """The service's own Prometheus counters: trainings, their steps, and grade verdicts.
 
 The training pool records every training (whatever asked for it) and the grading routes every
-verdict; GET /metrics (routes/operations.py) serves them with the HTTP metrics.
+verdict; GET /metrics (routes/operations.py) serves them with the HTTP metrics. A training's
+status is "completed", "diverged", or "cancelled" (its client left before it finished).
 
-Tested by api_tests/test_observability.py and api_tests/test_limits.py.
+Tested by api_tests/test_observability.py, api_tests/test_limits.py and
+api_tests/test_cancellation.py.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from prometheus_client import Counter
 
 TRAININGS = Counter(
     "backprop_trainings_total",
-    "Training runs finished, by optimizer and status.",
+    "Training runs ended, by optimizer and status (completed, diverged, cancelled).",
     ["optimizer", "status"],
 )
 TRAINING_STEPS = Counter(

@@ -39,6 +39,11 @@ def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
     return max(matches)[1] if matches else 0.0
 
 
+def quality(accept: str | None, offer: str) -> float:
+    """The q the Accept header gives a media type (1 for */* when there is no header)."""
+    return _quality(offer, list(_ranges(accept or "*/*")))
+
+
 def negotiate(accept: str | None, default: str) -> str:
     """PNG or SVG, whichever the Accept header ranks higher; the default on a tie or no header."""
     ranges = list(_ranges(accept or "*/*"))

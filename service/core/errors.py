@@ -66,6 +66,14 @@ class Overloaded(BackpropError):
     slug = "overloaded"
 
 
+class ClientGone(BackpropError):
+    """The client disconnected before the answer: its work was stopped (nobody reads this)."""
+
+    status = 499  # nginx's "client closed request"
+    title = "Client closed request"
+    slug = "client-closed-request"
+
+
 class InvalidGraph(InvalidInput):
     """A graph definition that cannot be parsed or validated: which node, where, what was wanted."""
 

@@ -132,3 +132,54 @@ def test_a_batch_s_runs_take_turns_and_equal_the_runs_one_by_one(
     first_finish = next(n for n, (_, finished) in enumerate(turns) if finished)
     assert len({session for session, _ in turns[:first_finish]}) == len(configs)
     assert sum(finished for _, finished in turns) == len(configs)
+
+
+def _cancelled(optimizer: str) -> float:
+    from service.api.counters import TRAININGS
+
+    return TRAININGS.labels(optimizer, "cancelled")._value.get()  # type: ignore[no-any-return]
+
+
+@pytest.mark.usefixtures("slots")
+def test_a_job_whose_client_has_gone_stops_before_its_next_slice_and_counts_cancelled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.core.errors import ClientGone
+
+    monkeypatch.setattr(training_pool, "SLICE_STEPS", 506 * 10)
+    job = training_pool.Job()
+    slices: list[int] = []
+    advance = training_pool._advance
+
+    def counted(session: Any) -> tuple[bool, Any]:
+        slices.append(1)
+        if len(slices) == 3:
+            job.gone.set()  # the client leaves during the third slice
+        return advance(session)
+
+    monkeypatch.setattr(training_pool, "_advance", counted)
+    configs = [TrainConfig.named(optimizer="adagrad", epochs=1000, seed=s) for s in range(2)]
+    before = _cancelled("adagrad")
+    with pytest.raises(ClientGone):
+        anyio.run(training_pool.train_many, get_settings(), configs, "request", job)
+    assert len(slices) == 3  # no slice after the one under way
+    assert _cancelled("adagrad") == before + 2
+    assert training_pool.limiter().borrowed_tokens == 0  # the slots are free again
+
+
+def test_progress_reports_each_slice_s_epoch_and_loss() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Recording(training_pool.Job):
+        def report(self, fields: dict[str, Any], *, fresh: bool = False) -> None:
+            seen.append(fields)
+            super().report(fields, fresh=fresh)
+
+    job = Recording()
+    config = TrainConfig.named(optimizer="adam", epochs=600)
+    (result,) = anyio.run(training_pool.train_many, get_settings(), [config], "request", job)
+    assert seen, "no progress reported"
+    assert [p["epoch"] for p in seen] == sorted({p["epoch"] for p in seen})
+    assert seen[-1] == {"epoch": 600, "epochs": 600, "loss": result.loss_history[-1]}
+    for p in seen:
+        assert p["loss"] == result.loss_history[p["epoch"] - 1]

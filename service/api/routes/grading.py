@@ -3,6 +3,9 @@
 The route validates, hands the case to the core's grader (training cases with a trainer backed by
 the training pool), counts the verdict and renders the requested platform format. A batch's items
 are validated one by one: a malformed item is answered `gradable: false` and the rest graded.
+A batch answers JSON, or with `Accept: text/event-stream` its progress (the item's index, and the
+epochs of the item's training) and then the same JSON (service/api/streaming.py); a client that
+leaves stops the grading before the next item or training slice.
 
 Tested by api_tests/test_grading.py.
 """
@@ -12,10 +15,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import TypeAdapter, ValidationError
+from starlette.responses import Response
 
-from service.api import training_pool
+from service.api import streaming, training_pool
 from service.api.counters import record_grade
 from service.api.deps import SettingsDep
 from service.api.errors import field_errors
@@ -29,7 +33,7 @@ from service.api.schemas.grading import (
     GradeRequest,
     TrainGrade,
 )
-from service.core.errors import BackpropError, LimitExceeded
+from service.core.errors import BackpropError, ClientGone, LimitExceeded
 from service.core.grading import tasks
 from service.core.grading.policy import Grade
 from service.core.graph import GRADIENT_NAMES
@@ -96,6 +100,7 @@ async def grade(
         Body(examples=[EXAMPLES["forward"]["value"]], openapi_examples=EXAMPLES),
     ],
     settings: SettingsDep,
+    request: Request,
 ) -> GradeResponse:
     """Recompute the case, compare each submitted item with the policy, and say why it is wrong.
 
@@ -104,10 +109,19 @@ async def grade(
     ...). Answers in the native shape, Gradescope's results.json, or PrairieLearn's results;
     every answer carries the service version and the dataset's sha256.
     """
-    return await to_thread.run_sync(_graded, body, settings, {})
+
+    async def work() -> GradeResponse:
+        return await to_thread.run_sync(_graded, body, settings, {})
+
+    return await training_pool.watched(request, work)
 
 
-@router.post("/grade/batch", summary="Grade up to 1000 submissions independently, in order")
+@router.post(
+    "/grade/batch",
+    summary="Grade up to 1000 submissions independently, in order",
+    response_model=GradeBatchResponse,
+    responses=streaming.RESPONSES,
+)
 async def grade_batch(
     body: Annotated[
         GradeBatchRequest,
@@ -131,25 +145,32 @@ async def grade_batch(
         ),
     ],
     settings: SettingsDep,
-) -> GradeBatchResponse:
+    request: Request,
+) -> GradeBatchResponse | Response:
     """Each item is exactly a POST /grade body, validated and graded on its own: a malformed one
-    comes back `gradable: false` with its reason and does not affect the others.
+    comes back `gradable: false` with its reason and does not affect the others. With
+    `Accept: text/event-stream`, progress events (`item`, `items`; and `epoch`, `epochs`, `loss`
+    while an item trains) and then this answer as a `result` event.
     """
     if len(body.items) > settings.max_grade_batch:
         raise LimitExceeded(
             f"the batch has {len(body.items)} items; the limit is {settings.max_grade_batch} "
             "(BACKPROP_MAX_GRADE_BATCH)"
         )
-    results = await to_thread.run_sync(_grade_all, body.items, settings)  # one hop, not 1 per item
-    graded = sum(entry.gradable for entry in results)
-    return GradeBatchResponse.model_validate(
-        {
-            "results": results,
-            "graded": graded,
-            "not_gradable": len(results) - graded,
-            **provenance(),
-        }
-    )
+
+    async def work() -> GradeBatchResponse:
+        results = await to_thread.run_sync(_grade_all, body.items, settings)  # one hop, not 1/item
+        graded = sum(entry.gradable for entry in results)
+        return GradeBatchResponse.model_validate(
+            {
+                "results": results,
+                "graded": graded,
+                "not_gradable": len(results) - graded,
+                **provenance(),
+            }
+        )
+
+    return await streaming.answer(request, work)
 
 
 def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
@@ -181,7 +202,13 @@ def _graded(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grad
 def _grade_all(items: list[Any], settings: Settings) -> list[BatchEntry]:
     """Every batch item in order; cases repeated in the batch are trained once."""
     memo: dict[str, TrainResult] = {}
-    return [_entry(i, item, settings, memo) for i, item in enumerate(items)]
+    job = training_pool.JOB.get() or training_pool.Job()  # the request's (anyio copies the context)
+    entries = []
+    for i, item in enumerate(items):
+        job.check()
+        job.report({"item": i, "items": len(items)}, fresh=True)
+        entries.append(_entry(i, item, settings, memo))
+    return entries
 
 
 def _entry(index: int, item: Any, settings: Settings, memo: dict[str, TrainResult]) -> BatchEntry:
@@ -189,6 +216,8 @@ def _entry(index: int, item: Any, settings: Settings, memo: dict[str, TrainResul
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
     try:
         result = _graded(REQUEST.validate_python(item), settings, memo)
+    except ClientGone:
+        raise
     except ValidationError as exc:
         errors, reason = field_errors(exc.errors())
         return BatchEntry.model_validate(

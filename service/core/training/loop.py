@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +28,7 @@ from service.core.training.optimizers import Optimizer
 from service.core.training.registry import Resolved, resolve
 
 CHUNK_STEPS = 1 << 16  # shuffled runs draw about this many row indices at a time
+Observer = Callable[[int, float], None]  # told (epochs done, that epoch's loss) at each pause
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,13 @@ def train_compiled(
     epochs: int,
     chunks: Iterator[tuple[int, np.ndarray]],
     slice_steps: int | None = None,
+    observe: Observer | None = None,
 ) -> Generator[int, None, TrainResult]:
     """What train_reference returns, computed by the numba kernel (which releases the GIL).
 
     A generator: with `slice_steps` it pauses after about that many steps (whole epochs), yielding
     the steps done so far, so that a caller can share cores between runs; the result is its return.
+    Before each pause `observe` (if given) is told the epochs done and the last epoch's loss.
     """
     train_epochs = kernel.compiled()
     code, p, state = kernel_inputs(optimizer)
@@ -174,6 +177,9 @@ def train_compiled(
             piece = order if order.shape[0] == 1 else order[start : start + k]
             if not train_epochs(X_c, y_c, piece, k, code, p, w, state, history, counters):
                 return _result(history, w0, w, counters)
+            if observe is not None:
+                done = int(counters[1])
+                observe(done, float(history[done - 1]))
             yield int(counters[0])
     return _result(history, w0, w, counters)
 
@@ -266,15 +272,20 @@ def inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 Session = Generator[int, None, TrainResult]
 
 
-def session(config: TrainConfig, slice_steps: int | None = None) -> Session:
+def session(
+    config: TrainConfig, slice_steps: int | None = None, observe: Observer | None = None
+) -> Session:
     """run(config) as a generator that pauses every ~slice_steps steps (yielding steps done).
 
     Nothing happens until the first next(): the inputs are converted in the thread that calls it.
+    `observe` is told the epochs done and the last epoch's loss at each pause.
     """
     X, y, w0, rng = inputs(config)
     chunks = order_chunks(len(y), config.epochs, config.shuffle, rng)
     epochs = config.epochs
-    result = yield from train_compiled(X, y, w0, config.optimizer, epochs, chunks, slice_steps)
+    result = yield from train_compiled(
+        X, y, w0, config.optimizer, epochs, chunks, slice_steps, observe
+    )
     return result
 
 
