@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from service.api import training_pool
@@ -44,7 +44,11 @@ def _legend(label: str, result: TrainResult) -> str:
     responses=CURVES,
 )
 async def plot_training(
-    body: TrainRequest, settings: SettingsDep, media_type: PngUnlessSvg, log: LogScale = False
+    request: Request,
+    body: TrainRequest,
+    settings: SettingsDep,
+    media_type: PngUnlessSvg,
+    log: LogScale = False,
 ) -> Response:
     """Train as `POST /train` does (same body) and draw mean loss against epoch.
 
@@ -52,7 +56,7 @@ async def plot_training(
     scale. The defaults draw the course's vanilla run (sgd, lr 0.001, 20 epochs, seed 0).
     """
     config = body.to_config()
-    result = await training_pool.train(settings, config)
+    result = await training_pool.watched(request, lambda: training_pool.train(settings, config))
     name = config.optimizer.name
     curves = [Curve(_legend(name, result), result.loss_history)]
     title = f"Training loss: {name}, {body.epochs} epochs, seed {body.seed}"
@@ -66,7 +70,11 @@ async def plot_training(
     responses=CURVES,
 )
 async def plot_comparison(
-    body: CompareRequest, settings: SettingsDep, media_type: PngUnlessSvg, log: LogScale = False
+    request: Request,
+    body: CompareRequest,
+    settings: SettingsDep,
+    media_type: PngUnlessSvg,
+    log: LogScale = False,
 ) -> Response:
     """Run `POST /compare` (same body) and draw one labelled loss line per configuration.
 
@@ -74,7 +82,10 @@ async def plot_comparison(
     scale. The defaults draw the course's sgd, momentum and adam for 20 epochs from seed 0.
     """
     labels = body.labels()
-    results = await training_pool.train_many(settings, body.to_configs())
+    configs = body.to_configs()
+    results = await training_pool.watched(
+        request, lambda: training_pool.train_many(settings, configs)
+    )
     curves = [
         Curve(_legend(label, result), result.loss_history)
         for label, result in zip(labels, results, strict=True)
