@@ -173,7 +173,8 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
         training_pool.check(settings, tasks.training_plan(config), "grade")
         train = training_pool.trainer(settings, memo)
         submitted = body.submission.model_dump()
-        return tasks.grade_train(config, submitted, train, **options)
+        slot = training_pool.in_slot(settings)
+        return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
     x, y = body.case.resolve()
     if isinstance(body, GradcheckGrade):
         case, data = body.case, load_dataset()

@@ -169,7 +169,7 @@ def grade_train(
 
     def variants() -> list[Variant]:
         def search() -> list[Variant]:
-            return train_mistakes.variants(config, result)
+            return train_mistakes.variants(config, result, submitted)
 
         return run_variants(search) if run_variants is not None else search()
 
