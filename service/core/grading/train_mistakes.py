@@ -9,7 +9,7 @@ such as torch's momentum with the loss as a sum come at no extra cost: one compi
 
 Bounded: every trajectory first runs one epoch; only those whose first epoch matches the
 submission's first loss (in some bookkeeping) run to the end, and the whole search stops when it
-has spent ``BUDGET`` times the case's steps. Runs are memoized per configuration (a batch of many
+has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized per configuration (a batch of many
 students' answers to one case pays once).
 
 Tested by tests/core/grading/test_train_mistakes.py.
@@ -28,7 +28,7 @@ from service.core.grading.policy import DIAGNOSIS_RTOL, Value, Variant
 from service.core.grading.train_kernel import GRADIENT, OPTIMIZER, UPDATE, compiled
 from service.core.training.loop import TrainConfig, TrainResult, inputs
 
-BUDGET = 3.0  # the search spends at most this many times the case's steps
+FULL_RUNS = 2  # besides one epoch per trajectory, the search trains at most this many full runs
 LOSS_SENTENCES = {
     "loss_sum": "the epoch's loss as the sum of the per-row losses, not their mean",
     "loss_last_row": "the epoch's loss as the last row's loss, not the mean over the epoch",
@@ -151,7 +151,10 @@ def course_form(config: TrainConfig) -> tuple[str, list[float]] | None:
 
 def variant_count(config: TrainConfig) -> int:
     """Runs of the case's size the search may train, at most (for the step limits up front)."""
-    return math.ceil(BUDGET) if course_form(config) is not None else 0
+    form = course_form(config)
+    if form is None:
+        return 0
+    return math.ceil(len(trajectories(form[0], form[1][0])) / config.epochs) + FULL_RUNS
 
 
 _RUNS: OrderedDict[tuple[str, Trajectory, int], tuple[np.ndarray, np.ndarray, int]] = (
@@ -216,11 +219,12 @@ def variants(
     if form is None or not isinstance(history, list) or not history:
         return []
     key = config.fingerprint()
-    budget = BUDGET * config.steps
+    paths = trajectories(form[0], form[1][0])
+    budget = len(paths) * config.rows + FULL_RUNS * config.steps
     spent = 0
     out: list[Variant] = []
     first = float(history[0])
-    for traj in trajectories(form[0], form[1][0]):
+    for traj in paths:
         if spent >= budget:
             break
         probe, probe_w, done = _run(config, form, traj, 1, key)
@@ -233,6 +237,8 @@ def variants(
             continue
         losses, w = probe, probe_w
         if config.epochs > 1:
+            if spent + config.steps > budget:
+                break
             losses, w, done = _run(config, form, traj, config.epochs, key)
             spent += config.steps
         for b in matches:
