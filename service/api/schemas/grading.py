@@ -33,10 +33,14 @@ class PolicySpec(Schema):
         None, ge=0, le=17, description="decimals: digits after the point (default 6)."
     )
     rtol: Tolerance | None = Field(
-        None, description="relabs: relative tolerance (gradcheck and train 1e-6, else 1e-9)."
+        None,
+        description="relabs: relative tolerance (default forward and backward 1e-10, gradcheck "
+        "1e-6, train 1e-9).",
     )
     atol: Tolerance | None = Field(
-        None, description="relabs: absolute tolerance (gradcheck 1e-8, train 1e-10, else 0)."
+        None,
+        description="relabs: absolute tolerance (default forward and backward 1e-13, gradcheck "
+        "1e-8, train 1e-12).",
     )
 
     @model_validator(mode="after")

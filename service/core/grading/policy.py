@@ -310,11 +310,11 @@ def resolve_policy(
 ) -> Policy:
     """A policy from what was given: the task's course default, with given fields replaced.
 
-    Another kind than the default's takes decimals 6, or rtol 1e-9 and atol 0, unless given.
+    Another kind than the default's (exact, or decimals at 6 unless given) takes no tolerances.
     """
     default = DEFAULT_POLICIES[task]
     if kind is not None and kind != default.kind:
-        default = Policy(kind, decimals=6, rtol=1e-9, atol=0.0)
+        default = Policy(kind, decimals=6, rtol=0.0, atol=0.0)
     return Policy(
         default.kind,
         decimals=default.decimals if decimals is None else decimals,

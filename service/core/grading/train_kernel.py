@@ -25,7 +25,7 @@ from numba import njit
 from service.core.training.kernel import _gradient
 
 # what a run's loss rows hold, per epoch
-LOSSES = ("mean", "sum", "last_row", "wrong_vector", "after_updates", "not_reset")
+LOSSES = ("mean", "sum", "last_row", "wrong_vector", "after_updates", "not_reset", "after_epoch")
 GRADIENT = {"right": 0, "abs_cos": 1, "sin_no_f3": 2, "global_w": 3}
 OPTIMIZER = {"sgd": 0, "momentum": 1, "adam": 2}
 UPDATE = {
@@ -107,7 +107,7 @@ def run_variant(
     full_batch: bool,
     neighbour: bool,
     after_updates: bool,
-    losses: Any,  # (6, epochs) out: LOSSES
+    losses: Any,  # (7, epochs) out: LOSSES
     w_out: Any,  # (9,) out
 ) -> int:
     """Train one wrong version; the epochs completed (fewer when a value turns non-finite)."""
@@ -169,6 +169,11 @@ def run_variant(
         losses[3, epoch] = wrong_vector / n
         losses[4, epoch] = after / n
         losses[5, epoch] = cumulative / n
+        if after_updates:  # the dataset's mean loss at the end-of-epoch weights
+            at_end = 0.0
+            for i in range(n):
+                at_end += _loss_at(X, y, i, w, scratch)
+            losses[6, epoch] = at_end / n
         for j in range(9):
             if w[j] - w[j] != 0.0:
                 w_out[:] = w

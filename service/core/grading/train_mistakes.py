@@ -34,11 +34,13 @@ LOSS_SENTENCES = {
     "loss_last_row": "the epoch's loss as the last row's loss, not the mean over the epoch",
     "loss_wrong_vector": "the epoch's loss as the MSE of the wrong vector (y against the "
     "per-row losses), not the mean of the per-row losses",
-    "loss_after_updates": "each row's loss taken after its own update, not before",
+    "loss_after_updates": "the epoch's loss taken after the updates (per row after its own "
+    "update, or over the dataset at the epoch's end), not before each row's update",
     "loss_not_reset": "the loss accumulator not reset between epochs",
 }
+# the rows of train_kernel.LOSSES, and the label of each
 BOOKKEEPING = ("", "loss_sum", "loss_last_row", "loss_wrong_vector", "loss_after_updates",
-               "loss_not_reset")  # fmt: skip  (the rows of train_kernel.LOSSES)
+               "loss_not_reset", "loss_after_updates")  # fmt: skip
 SENTENCES = {
     **LOSS_SENTENCES,
     "wrong_derivative@sin": "trained on a dw3 with sin's derivative taken wrong (|cos|, or sin)",
@@ -182,7 +184,7 @@ def _run(
     h = np.array(hyper, dtype=np.float64)
     if traj.learning_rate is not None:
         h[0] = traj.learning_rate
-    losses = np.zeros((6, epochs))
+    losses = np.zeros((len(BOOKKEEPING), epochs))
     w_out = np.zeros(9)
     done = compiled()(
         np.ascontiguousarray(X, dtype=np.float64),
@@ -230,7 +232,7 @@ def variants(
         probe, probe_w, done = _run(config, form, traj, 1, key)
         spent += config.rows
         matches = [
-            b for row, b in enumerate(BOOKKEEPING)
+            (row, b) for row, b in enumerate(BOOKKEEPING)
             if done >= 1 and _near(first, float(probe[row, 0])) and (b or traj.labels)
         ]  # fmt: skip
         if not matches:
@@ -241,10 +243,10 @@ def variants(
                 break
             losses, w, done = _run(config, form, traj, config.epochs, key)
             spent += config.steps
-        for b in matches:
+        for row, b in matches:
             labels = (*traj.labels, b) if b else traj.labels
             values: dict[str, Value] = {
-                "loss_history": losses[BOOKKEEPING.index(b), :done].tolist(),
+                "loss_history": losses[row, :done].tolist(),
                 "final_weights": w.tolist(),
             }
             text = "; and ".join(SENTENCES[label] for label in labels)
