@@ -83,20 +83,22 @@ def test_missing_items_score_zero_and_points_weigh_items(client: Any) -> None:
 
 
 # the support's mistakes (api_tests/support/students.py) and the catalogue's diagnosis of each
-DIAGNOSIS = {'dy_pred_sign_flipped': ('sign_flip@dy_pred', 'sign flipped'),
-    'loss_not_squared': ('wrong_op@loss', 'loss not squared'),
-    'w7_left_out': ('dropped_term@w7', 'w7 left out'),
-    'w6_left_out': ('dropped_term@w6', 'w6 left out'),
-    'w9_on_tanh': ('misplaced@w9', 'w9 multiplying tanh'),
-    'dw3_sin_for_cos': ('wrong_derivative@sin+dropped_factor@f3', "sin's derivative taken as sin"),
-    'dw3_missing_f3': ('dropped_factor@f3', 'f3 missing from dw3'),
-    'square_missing_2': ('wrong_derivative@square', 'taken as a instead of 2*a'),
-    'tanh_derivative_one_minus_tanh': ('wrong_derivative@tanh', '1 - tanh,'),
-    'tanh_derivative_like_sigmoid': ('wrong_derivative@tanh', 'tanh*(1 - tanh)'),
-    'sigmoid_derivative_sigmoid': ('wrong_derivative@sigmoid', 'sigmoid alone'),
-    'w9_missing': ('dropped_factor@w9', 'w9 missing from the sigmoid branch'),
-    'sign_flipped': ('sign_flip@dy_pred', 'sign flipped'),
-    'f4_f5_swapped': ('swapped_operands@q', 'f4 and f5 swapped')}
+DIAGNOSIS = {
+    "dy_pred_sign_flipped": ("sign_flip@dy_pred", "sign flipped"),
+    "loss_not_squared": ("wrong_op@loss", "loss not squared"),
+    "w7_left_out": ("dropped_term@w7", "w7 left out"),
+    "w6_left_out": ("dropped_term@w6", "w6 left out"),
+    "w9_on_tanh": ("misplaced@w9", "w9 multiplying tanh"),
+    "dw3_sin_for_cos": ("wrong_derivative@sin+dropped_factor@f3", "sin's derivative taken as sin"),
+    "dw3_missing_f3": ("dropped_factor@f3", "f3 missing from dw3"),
+    "square_missing_2": ("wrong_derivative@square", "taken as a instead of 2*a"),
+    "tanh_derivative_one_minus_tanh": ("wrong_derivative@tanh", "1 - tanh,"),
+    "tanh_derivative_like_sigmoid": ("wrong_derivative@tanh", "tanh*(1 - tanh)"),
+    "sigmoid_derivative_sigmoid": ("wrong_derivative@sigmoid", "sigmoid alone"),
+    "w9_missing": ("dropped_factor@w9", "w9 missing from the sigmoid branch"),
+    "sign_flipped": ("sign_flip@dy_pred", "sign flipped"),
+    "f4_f5_swapped": ("swapped_operands@q", "f4 and f5 swapped"),
+}
 
 
 @pytest.mark.parametrize(

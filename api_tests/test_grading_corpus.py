@@ -1,4 +1,4 @@
-"""The grader on the student corpus (tests/support/students): issue 11's table, through /grade/batch.
+"""The grader on the student corpus (tests/support/students): issue 11's table, via /grade/batch.
 
 Every answer of the corpus is graded as a platform would send it; the table is printed (pytest -s)
 and its goals asserted: every right answer full, every wrong one docked, each output accepted,

@@ -72,7 +72,9 @@ def test_a_batch_of_probes_around_a_hidden_value_gets_one_answer(client: Any) ->
     ]
     response = client.post("/grade/batch", json={"items": items})
     assert response.status_code == 200
-    answers = {json.dumps(_without_echo(e["result"]), sort_keys=True) for e in response.json()["results"]}
+    answers = {
+        json.dumps(_without_echo(e["result"]), sort_keys=True) for e in response.json()["results"]
+    }
     assert len(answers) == 1
 
 

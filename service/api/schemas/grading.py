@@ -1,5 +1,7 @@
 """Request models of /grade and /grade/batch (the answers are in grade_results.py).
 
+(Over 250 lines: four tasks' submissions and cases, each field described.)
+
 Tested by api_tests/test_grading.py.
 """
 
@@ -10,9 +12,8 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from service.api.schemas.base import Float, Schema, Weights
-from service.api.schemas.graph import Gradients
 from service.api.schemas.grade_results import PolicyKind
-from service.api.schemas.graph import GradCheckRequest, Point
+from service.api.schemas.graph import GradCheckRequest, Gradients, Point
 from service.api.schemas.training import TrainRequest
 from service.core.grading.policy import Policy, resolve_policy
 from service.core.grading.tasks import ITEMS
@@ -137,9 +138,7 @@ class BackwardSubmission(Schema):
     dw9: Float | None = Field(None, description="Submitted dL/dw9.")
 
 
-PerWeight = Annotated[
-    list[Float] | list[bool], Field(min_length=9, max_length=9)
-]
+PerWeight = Annotated[list[Float] | list[bool], Field(min_length=9, max_length=9)]
 
 
 class GradcheckSubmission(Schema):

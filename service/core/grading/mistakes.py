@@ -59,8 +59,12 @@ FORWARD = (
     _m("wrong_op@loss:diff", "the loss not squared: y - y_pred", "forward", "loss"),
     _m("wrong_op@loss:rdiff", "the loss not squared: y_pred - y", "forward", "loss"),
     _m("wrong_op@loss:abs", "the loss not squared: |y - y_pred|", "forward", "loss"),
-    _m("wrong_constant@loss", "the loss halved: 0.5*(y - y_pred)^2, dy_pred with it", "forward",
-       "loss"),  # fmt: skip
+    _m(
+        "wrong_constant@loss",
+        "the loss halved: 0.5*(y - y_pred)^2, dy_pred with it",
+        "forward",
+        "loss",
+    ),  # fmt: skip
     _m("sign_flip@dy_pred", "dy_pred with its sign flipped: 2*(y - y_pred)", "forward", "dy"),
     _m("wrong_constant@dy_pred", "dy_pred without its factor 2: -(y - y_pred)", "forward", "dy"),
     _m("wrong_op@sin", "cos(w3*f3) where sin(w3*f3) belongs", "forward"),
@@ -68,50 +72,79 @@ FORWARD = (
     _m("swapped_operands@q", "f4 and f5 swapped in q = w4*f4 + w5*f5", "forward"),
     _m("swapped_operands@a", "f1 and f2 swapped in a = w1*f1 + w2*f2", "forward"),
     *(
-        _m(f"off_by_one@x:f{i + 1}", f"f{i + 2} read where f{i + 1} belongs (an index one off)",
-           "forward", "index")  # fmt: skip
+        _m(
+            f"off_by_one@x:f{i + 1}",
+            f"f{i + 2} read where f{i + 1} belongs (an index one off)",
+            "forward",
+            "index",
+        )  # fmt: skip
         for i in range(4)
     ),
     _m("global_w", "the notebook's global w = [0.1]*9 used instead of the w passed in", "forward"),
 )
 
 BACKWARD = (
-    _m("wrong_derivative@sin:sin", "sin's derivative taken as sin (sin(w3*f3) for cos(w3*f3))",
-       "backward", "sin")  # fmt: skip
-    ,
+    _m(
+        "wrong_derivative@sin:sin",
+        "sin's derivative taken as sin (sin(w3*f3) for cos(w3*f3))",
+        "backward",
+        "sin",
+    ),  # fmt: skip
     _m("wrong_derivative@sin:abs", "sin's derivative taken as |cos(w3*f3)|", "backward", "sin"),
     _m("dropped_factor@f3", "the chain factor f3 missing from dw3", "backward", "f3"),
-    _m("wrong_derivative@tanh:1-t", "tanh's derivative taken as 1 - tanh, not 1 - tanh^2",
-       "backward", "tanh")  # fmt: skip
-    ,
-    _m("wrong_derivative@tanh:t(1-t)", "tanh's derivative taken as tanh*(1 - tanh) (sigmoid's "
-       "form), not 1 - tanh^2", "backward", "tanh")  # fmt: skip
-    ,
-    _m("double_activation@tanh", "tanh's derivative applied to tanh's output: 1 - tanh(tanh)^2",
-       "backward", "tanh")  # fmt: skip
-    ,
-    _m("wrong_derivative@sigmoid", "sigmoid's derivative taken as sigmoid alone, not "
-       "sigmoid*(1 - sigmoid)", "backward", "sigmoid")  # fmt: skip
-    ,
-    _m("double_activation@sigmoid", "sigmoid's derivative applied to sigmoid's output: s'(s)",
-       "backward", "sigmoid")  # fmt: skip
-    ,
+    _m(
+        "wrong_derivative@tanh:1-t",
+        "tanh's derivative taken as 1 - tanh, not 1 - tanh^2",
+        "backward",
+        "tanh",
+    ),  # fmt: skip
+    _m(
+        "wrong_derivative@tanh:t(1-t)",
+        "tanh's derivative taken as tanh*(1 - tanh) (sigmoid's form), not 1 - tanh^2",
+        "backward",
+        "tanh",
+    ),  # fmt: skip
+    _m(
+        "double_activation@tanh",
+        "tanh's derivative applied to tanh's output: 1 - tanh(tanh)^2",
+        "backward",
+        "tanh",
+    ),  # fmt: skip
+    _m(
+        "wrong_derivative@sigmoid",
+        "sigmoid's derivative taken as sigmoid alone, not sigmoid*(1 - sigmoid)",
+        "backward",
+        "sigmoid",
+    ),  # fmt: skip
+    _m(
+        "double_activation@sigmoid",
+        "sigmoid's derivative applied to sigmoid's output: s'(s)",
+        "backward",
+        "sigmoid",
+    ),  # fmt: skip
     _m("wrong_derivative@square", "the derivative of a*a taken as a instead of 2*a", "backward"),
     _m("dropped_factor@w9", "the chain factor w9 missing from the sigmoid branch", "backward"),
-    _m("dropped_factor@exp", "the chain factor exp missing from dw6 (and what follows it)",
-       "backward")  # fmt: skip
-    ,
+    _m(
+        "dropped_factor@exp",
+        "the chain factor exp missing from dw6 (and what follows it)",
+        "backward",
+    ),  # fmt: skip
     _m("dropped_factor@dy_pred", "the upstream dy_pred missing from dw9", "backward", "dw9"),
     _m("wrong_operand@dw9", "dw9 multiplying tanh instead of sigmoid", "backward", "dw9"),
     _m("dropped_factor@q", "the factor q missing from dw3", "backward"),
-    _m("sign_flip@dy_pred", "the gradient's sign flipped (dy_pred = -2*(y - y_pred))", "backward",
-       "dy"),  # fmt: skip
+    _m(
+        "sign_flip@dy_pred",
+        "the gradient's sign flipped (dy_pred = -2*(y - y_pred))",
+        "backward",
+        "dy",
+    ),  # fmt: skip
     _m("wrong_constant@dy_pred", "dy_pred without its factor 2: -(y - y_pred)", "backward", "dy"),
     _m("swapped_operands@q", "f4 and f5 swapped: dw4 carries f5 and dw5 carries f4", "backward"),
     _m("swapped_operands@a", "f1 and f2 swapped: dw1 carries f2 and dw2 carries f1", "backward"),
     _m("off_by_one@x", "dw3's cos(w3*f3)*f3 reading f4 for f3 (an index one off)", "backward"),
-    _m("global_w", "the notebook's global w = [0.1]*9 read instead of the w passed in",
-       "backward"),  # fmt: skip
+    _m(
+        "global_w", "the notebook's global w = [0.1]*9 read instead of the w passed in", "backward"
+    ),  # fmt: skip
 )
 
 CATALOGUE: tuple[Mutation, ...] = (*FORWARD, *BACKWARD)
@@ -208,7 +241,7 @@ def _global_cache(c: Cache) -> Cache:
 
 
 def backward_values(c: Cache, m: frozenset[str]) -> dict[str, float] | None:
-    """graph.adjoints on the cache with the mutations `m` applied to its sites (None if not finite)."""
+    """graph.adjoints on the cache with the mutations `m` at its sites (None if not finite)."""
     if "global_w" in m:
         c = _global_cache(c)
     f1, f2, f3, f4, f5 = c.x
@@ -380,7 +413,9 @@ def _sentence(label: str) -> str:
     if label in PER_WEIGHT:
         return f"{PER_WEIGHT[label]} per weight, not the norm ratio ||g - n|| / (||g|| + ||n||)"
     if label == "gc_thresholded":
-        return "per-weight booleans (a tolerance test), not the difference ||g - n|| / (||g|| + ||n||)"
+        return (
+            "per-weight booleans (a tolerance test), not the difference ||g - n|| / (||g|| + ||n||)"
+        )
     key = next(k for k, v in GC_LABELS.items() if v == label)
     return {**GC_PERTURBATION, **GC_DIFFERENCE, **GC_SENTENCES}[key]
 
@@ -389,7 +424,9 @@ def comparisons(g: Sequence[float], n: Sequence[float]) -> dict[str, float]:
     """The one-number comparisons of g and n students compute: the norm ratio and its mistakes."""
     spread = math.hypot(*(gi - ni for gi, ni in zip(g, n, strict=True)))
     out = {"": norm_ratio(spread, math.hypot(*g) + math.hypot(*n))}
-    out["norm_of_sum"] = norm_ratio(spread, math.hypot(*(gi + ni for gi, ni in zip(g, n))))
+    out["norm_of_sum"] = norm_ratio(
+        spread, math.hypot(*(gi + ni for gi, ni in zip(g, n, strict=False)))
+    )
     out["unnormalised"] = spread
     if all(gi + ni != 0.0 for gi, ni in zip(g, n, strict=True)):
         ratios = [(gi - ni) / (gi + ni) for gi, ni in zip(g, n, strict=True)]
@@ -433,7 +470,7 @@ def gradcheck_variants(
     gradients: list[tuple[tuple[str, ...], Sequence[float]]] = [((), g)]
     if global_g is not None:
         gradients.append((("gc_whose_gradient",), global_g))
-    variants = []
+    variants: list[Variant] = []
     for (nl, n), (gl, gg) in itertools.product(loops, gradients):
         found = _safe(comparisons, gg, n)
         if "gc_all_at_once" in nl:  # n kept as one number: its norm is |n|, not 3|n|

@@ -201,7 +201,7 @@ def diagnose_items(
     version that matches that item alone."""
     whole = explain(policy, submitted, expected, failed, variants)
     if whole is not None:
-        return {name: whole for name in failed}
+        return dict.fromkeys(failed, whole)
     out: dict[str, Variant] = {}
     for name in failed:
         for variant in variants:

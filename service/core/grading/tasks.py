@@ -136,8 +136,7 @@ def grade_gradcheck(
 
     graded = grade("gradcheck", expected, submitted, policy, points, variants, reveal, feedback)
     items = tuple(
-        replace(i, expected=None, error=None) if i.name == "per_weight" else i
-        for i in graded.items
+        replace(i, expected=None, error=None) if i.name == "per_weight" else i for i in graded.items
     )
     return replace(graded, items=items)
 

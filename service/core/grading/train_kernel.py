@@ -10,6 +10,9 @@ students book an epoch's loss at once (``LOSSES``), since they do not change the
 The right gradient is the training kernel's own (``kernel._gradient``: graph.forward then
 graph.backward); the mutated gradients change its dw3 line, or take the backward at the global w.
 
+(Over 250 lines: one loop with every site of its wrong versions, which must stay one compiled
+function.)
+
 Tested by tests/core/grading/test_train_mistakes.py.
 """
 
@@ -179,7 +182,8 @@ def run_variant(
                 w_out[:] = w
                 return epoch + 1
     w_out[:] = w
-    return epochs
+    done: int = epochs
+    return done
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

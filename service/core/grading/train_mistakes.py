@@ -9,8 +9,10 @@ such as torch's momentum with the loss as a sum come at no extra cost: one compi
 
 Bounded: every trajectory first runs one epoch; only those whose first epoch matches the
 submission's first loss (in some bookkeeping) run to the end, and the whole search stops when it
-has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized per configuration (a batch of many
-students' answers to one case pays once).
+has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized
+per configuration (a batch of many students' answers to one case pays once).
+
+(Over 250 lines: the catalogue of training mistakes, each with its sentence.)
 
 Tested by tests/core/grading/test_train_mistakes.py.
 """
@@ -144,9 +146,7 @@ def course_form(config: TrainConfig) -> tuple[str, list[float]] | None:
         return "sgd", [float(h["learning_rate"]), 0.0, 0.0, 0.0]
     if name == "momentum":
         return "momentum", [float(h["learning_rate"]), float(h["beta"]), 0.0, 0.0]
-    if name == "adam" and not any(
-        h.get(k) for k in ("bias_correction", "amsgrad", "weight_decay")
-    ):
+    if name == "adam" and not any(h.get(k) for k in ("bias_correction", "amsgrad", "weight_decay")):
         return "adam", [float(h[k]) for k in ("learning_rate", "beta1", "beta2", "eps")]
     return None
 
@@ -159,9 +159,7 @@ def variant_count(config: TrainConfig) -> int:
     return math.ceil(len(trajectories(form[0], form[1][0])) / config.epochs) + FULL_RUNS
 
 
-_RUNS: OrderedDict[tuple[str, Trajectory, int], tuple[np.ndarray, np.ndarray, int]] = (
-    OrderedDict()
-)
+_RUNS: OrderedDict[tuple[str, Trajectory, int], tuple[np.ndarray, np.ndarray, int]] = OrderedDict()
 _RUNS_KEPT = 512
 
 

@@ -76,9 +76,11 @@ def test_two_unmatched_wrong_answers_get_the_same_feedback(feedback: str) -> Non
 
 def test_lists_do_not_say_where_they_go_wrong_unless_revealed() -> None:
     hidden = grade("train", {"h": [1.0, 2.0, 3.0]}, {"h": [1.0, 9.0, 3.0]}).items[0]
-    assert hidden.first_mismatch is None and "epoch" not in hidden.message
+    assert hidden.first_mismatch is None
+    assert "epoch" not in hidden.message
     shown = grade("train", {"h": [1.0, 2.0, 3.0]}, {"h": [1.0, 9.0, 3.0]}, reveal=True).items[0]
-    assert shown.first_mismatch == 2 and shown.error == 7.0
+    assert shown.first_mismatch == 2
+    assert shown.error == 7.0
 
 
 def test_verdict_feedback_names_no_mistake() -> None:
@@ -164,8 +166,10 @@ def test_a_per_weight_answer_never_passes_and_its_definition_is_named() -> None:
     ratios = [abs(a - b) / (abs(a) + abs(b)) for a, b in zip(g, n, strict=True)]
     result = graders.grade_gradcheck(x, y, w, 1e-7, g, {"per_weight": ratios, "numerical": list(n)})
     per_weight = next(i for i in result.items if i.name == "per_weight")
-    assert not per_weight.passed and per_weight.labels == ("gc_abs_ratio",)
-    assert per_weight.expected is None and per_weight.error is None
+    assert not per_weight.passed
+    assert per_weight.labels == ("gc_abs_ratio",)
+    assert per_weight.expected is None
+    assert per_weight.error is None
     assert result.score == 1.0 < result.max_score  # the numerical part alone is not full marks
 
 
