@@ -24,6 +24,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from service.core.errors import NumericalOverflow
 from service.core.gradcheck import norm_ratio
@@ -222,9 +223,11 @@ def forward_values(
     return values if all(map(math.isfinite, values.values())) else None
 
 
-def forward_variants(c: Cache) -> list[Variant]:
-    """Wrong versions of the forward pass at the cached point: single and paired mutations."""
-    return search(FORWARD, lambda m: forward_values(c.x, c.y, c.w, m))
+@lru_cache(maxsize=256)
+def forward_variants(c: Cache) -> tuple[Variant, ...]:
+    """Wrong versions of the forward pass at the cached point: single and paired mutations
+    (memoized per point: a class's submissions to one case search once)."""
+    return tuple(search(FORWARD, lambda m: forward_values(c.x, c.y, c.w, m)))
 
 
 # ---- the backward pass -------------------------------------------------------------------------
@@ -297,9 +300,11 @@ def backward_values(c: Cache, m: frozenset[str]) -> dict[str, float] | None:
     return values if all(map(math.isfinite, g)) else None
 
 
-def backward_variants(c: Cache) -> list[Variant]:
-    """Wrong versions of the backward pass at the cached point: single and paired mutations."""
-    return search(BACKWARD, lambda m: backward_values(c, m))
+@lru_cache(maxsize=256)
+def backward_variants(c: Cache) -> tuple[Variant, ...]:
+    """Wrong versions of the backward pass at the cached point: single and paired mutations
+    (memoized per point)."""
+    return tuple(search(BACKWARD, lambda m: backward_values(c, m)))
 
 
 # ---- the gradient check ------------------------------------------------------------------------

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import math
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 Value = float | list[float]
 FEEDBACK = ("verdict", "diagnosis")
@@ -199,6 +203,8 @@ def diagnose_items(
 ) -> dict[str, Variant]:
     """A diagnosis per failed item: the whole submission's explanation, else the simplest wrong
     version that matches that item alone."""
+    if policy.kind == "relabs" and all(isinstance(v, float | int) for v in submitted.values()):
+        return _diagnose_numbers(policy, submitted, expected, failed, variants)
     whole = explain(policy, submitted, expected, failed, variants)
     if whole is not None:
         return dict.fromkeys(failed, whole)
@@ -211,6 +217,62 @@ def diagnose_items(
             if _close(policy, submitted[name], wrong):
                 out[name] = variant
                 break
+    return out
+
+
+_TABLES: OrderedDict[tuple[int, tuple[str, ...]], tuple[object, Any, Any]] = OrderedDict()
+
+
+def _table(
+    variants: Sequence[Variant], names: tuple[str, ...], expected: Mapping[str, Value]
+) -> tuple[Any, Any] | None:
+    """The variants' values of the named scalar items as a matrix (a missing one: the answer's),
+    and which they have; memoized per variants object (the searches memoize theirs per point)."""
+    key = (id(variants), names)
+    if key in _TABLES and _TABLES[key][0] is variants:
+        return _TABLES[key][1], _TABLES[key][2]
+    try:
+        rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+    present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
+    _TABLES[key] = (variants, table, present.reshape(table.shape))
+    while len(_TABLES) > 64:
+        _TABLES.popitem(last=False)
+    return table, present
+
+
+def _diagnose_numbers(
+    policy: Policy,
+    submitted: Mapping[str, Value],
+    expected: Mapping[str, Value],
+    failed: Sequence[str],
+    variants: Sequence[Variant],
+) -> dict[str, Variant]:
+    """diagnose_items for scalar items under a relabs policy, vectorized over the variants."""
+    names = tuple(submitted)
+    found = _table(variants, names, expected) if variants else None
+    if found is None:
+        return {}
+    table, present = found
+    s = np.array([float(submitted[n]) for n in names])  # type: ignore[arg-type]
+    e = np.array([float(expected[n]) for n in names])  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap = np.abs(s - table)
+        close = (gap <= policy.atol) | (gap <= policy.rtol * np.abs(table))
+        close |= gap <= DIAGNOSIS_RTOL * np.abs(table)
+        off = np.abs(table - e)
+        differs = present & ~((off <= policy.atol) | (off <= policy.rtol * np.abs(e)))
+    columns = [names.index(n) for n in failed]
+    whole = close.all(axis=1) & differs[:, columns].any(axis=1)
+    if whole.any():
+        return dict.fromkeys(failed, variants[int(np.argmax(whole))])
+    out: dict[str, Variant] = {}
+    for name, j in zip(failed, columns, strict=True):
+        alone = close[:, j] & differs[:, j]
+        if alone.any():
+            out[name] = variants[int(np.argmax(alone))]
     return out
 
 

@@ -87,12 +87,12 @@ def grade_point(
     if task == "forward":
         everything: dict[str, Value] = dict(cache.values())
 
-        def variants() -> list[Variant]:
+        def variants() -> Sequence[Variant]:
             return mistakes.forward_variants(cache)
     else:
         everything = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
 
-        def variants() -> list[Variant]:
+        def variants() -> Sequence[Variant]:
             return mistakes.backward_variants(cache)
 
     expected = select(task, everything, submitted, points)
