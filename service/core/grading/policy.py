@@ -157,7 +157,7 @@ def absolute_error(submitted: Value, expected: Value) -> float:
     return min(max((abs(s - e) for s, e in pairs), default=0.0), sys.float_info.max)
 
 
-def _close(policy: Policy, submitted: Value, variant: Value) -> bool:
+def _close(policy: Policy, submitted: Value, variant: Value, strict: bool = False) -> bool:
     """Whether a submission equals a wrong version: within the policy or DIAGNOSIS_RTOL of it.
 
     A loss history may be a prefix of the variant's (graded on what is given).
@@ -165,10 +165,21 @@ def _close(policy: Policy, submitted: Value, variant: Value) -> bool:
     s, v = _listify(submitted), _listify(variant)
     if len(s) > len(v) or (len(s) < len(v) and not isinstance(variant, list)) or not s:
         return False
-    return all(
-        policy.accepts(si, vi) or abs(si - vi) <= DIAGNOSIS_RTOL * abs(vi)
-        for si, vi in zip(s, v, strict=False)
-    )
+    return all(_near(policy, si, vi, strict) for si, vi in zip(s, v, strict=False))
+
+
+def _near(policy: Policy, s: float, v: float, strict: bool = False) -> bool:
+    """s is the wrong value v: within DIAGNOSIS_RTOL or the policy's rtol of it, or within the
+    policy's atol when v is not itself below that noise floor (then an absolute band would match
+    any small number)."""
+    gap = abs(s - v)
+    if gap <= max(DIAGNOSIS_RTOL, policy.rtol) * abs(v):
+        return True
+    if strict:
+        return False
+    if policy.kind != "relabs":
+        return policy.accepts(s, v)
+    return gap <= policy.atol <= abs(v)
 
 
 def explain(
@@ -179,18 +190,21 @@ def explain(
     variants: Sequence[Variant],
 ) -> Variant | None:
     """The simplest wrong version that matches the whole submission and is told apart from the
-    answer on a failed item (variants come simplest first)."""
-    for variant in variants:
-        if not all(
-            _close(policy, value, variant.values.get(name, expected[name]))
-            for name, value in submitted.items()
-        ):
-            continue
-        if any(
-            name in variant.values and first_mismatch(policy, variant.values[name], expected[name])
-            for name in failed
-        ):
-            return variant
+    answer on a failed item (variants come simplest first): first one matching within the
+    relative band, else one matching within the policy's absolute band too."""
+    for strict in (True, False):
+        for variant in variants:
+            if not all(
+                _close(policy, value, variant.values.get(name, expected[name]), strict)
+                for name, value in submitted.items()
+            ):
+                continue
+            if any(
+                name in variant.values
+                and first_mismatch(policy, variant.values[name], expected[name])
+                for name in failed
+            ):
+                return variant
     return None
 
 
@@ -259,15 +273,16 @@ def _diagnose_numbers(
     s = np.array([float(submitted[n]) for n in names])  # type: ignore[arg-type]
     e = np.array([float(expected[n]) for n in names])  # type: ignore[arg-type]
     with np.errstate(invalid="ignore", over="ignore"):
-        gap = np.abs(s - table)
-        close = (gap <= policy.atol) | (gap <= policy.rtol * np.abs(table))
-        close |= gap <= DIAGNOSIS_RTOL * np.abs(table)
+        gap, size = np.abs(s - table), np.abs(table)
+        strict = gap <= max(DIAGNOSIS_RTOL, policy.rtol) * size
+        close = strict | ((gap <= policy.atol) & (size >= policy.atol))
         off = np.abs(table - e)
         differs = present & ~((off <= policy.atol) | (off <= policy.rtol * np.abs(e)))
     columns = [names.index(n) for n in failed]
-    whole = close.all(axis=1) & differs[:, columns].any(axis=1)
-    if whole.any():
-        return dict.fromkeys(failed, variants[int(np.argmax(whole))])
+    for band in (strict, close):
+        whole = band.all(axis=1) & differs[:, columns].any(axis=1)
+        if whole.any():
+            return dict.fromkeys(failed, variants[int(np.argmax(whole))])
     out: dict[str, Variant] = {}
     for name, j in zip(failed, columns, strict=True):
         alone = close[:, j] & differs[:, j]

@@ -53,7 +53,7 @@ UPDATE = {
 GLOBAL_W = np.full(9, 0.1)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _mutated_gradient(X: Any, y: Any, i: int, w: Any, g: Any, mode: int) -> float:
     """The right gradient (the training kernel's), then the mode's wrong line(s)."""
     loss = _gradient(X, y, i, w, g)
@@ -91,7 +91,7 @@ def _mutated_gradient(X: Any, y: Any, i: int, w: Any, g: Any, mode: int) -> floa
     return loss
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True, inline="always")
 def _loss_at(X: Any, y: Any, i: int, w: Any, scratch: Any) -> float:
     return _gradient(X, y, i, w, scratch)
 
@@ -186,7 +186,7 @@ def run_variant(
     return done
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy", inline="always")
 def _step(
     optimizer: int,
     update: int,

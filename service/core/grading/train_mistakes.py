@@ -7,9 +7,9 @@ sum, the last row, the MSE of the wrong vector, after the updates, never reset),
 such as torch's momentum with the loss as a sum come at no extra cost: one compiled run
 (``train_kernel.run_variant``) records every bookkeeping at once.
 
-Bounded: every trajectory first runs one epoch; only those whose first epoch matches the
-submission's first loss (in some bookkeeping) run to the end, and the whole search stops when it
-has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized
+Bounded: every trajectory first runs one epoch; those whose first epoch matches the submission's
+first loss (in some bookkeeping) run two, and those still matching run to the end; the whole
+search stops when it has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized
 per configuration (a batch of many students' answers to one case pays once).
 
 (Over 250 lines: the catalogue of training mistakes, each with its sentence.)
@@ -30,7 +30,7 @@ from service.core.grading.policy import DIAGNOSIS_RTOL, Value, Variant
 from service.core.grading.train_kernel import GRADIENT, OPTIMIZER, UPDATE, compiled
 from service.core.training.loop import TrainConfig, TrainResult, inputs
 
-FULL_RUNS = 2  # besides one epoch per trajectory, the search trains at most this many full runs
+FULL_RUNS = 4  # besides one epoch per trajectory, the search trains at most this many full runs
 LOSS_SENTENCES = {
     "loss_sum": "the epoch's loss as the sum of the per-row losses, not their mean",
     "loss_last_row": "the epoch's loss as the last row's loss, not the mean over the epoch",
@@ -213,7 +213,11 @@ def _near(a: float, b: float) -> bool:
 def variants(
     config: TrainConfig, result: TrainResult, submitted: Mapping[str, Value | None]
 ) -> list[Variant]:
-    """The wrong versions of the case's run that can explain the submission, simplest first."""
+    """The wrong versions of the case's run that can explain the submission, simplest first.
+
+    Deepening: every trajectory runs one epoch, those matching the submission's first loss (in
+    some bookkeeping) two, those still matching all of the case's epochs (within the budget).
+    """
     form = course_form(config)
     history = submitted.get("loss_history")
     if form is None or not isinstance(history, list) or not history:
@@ -222,26 +226,33 @@ def variants(
     paths = trajectories(form[0], form[1][0])
     budget = len(paths) * config.rows + FULL_RUNS * config.steps
     spent = 0
-    out: list[Variant] = []
-    first = float(history[0])
-    for traj in paths:
-        if spent >= budget:
-            break
-        probe, probe_w, done = _run(config, form, traj, 1, key)
-        spent += config.rows
-        matches = [
-            (row, b) for row, b in enumerate(BOOKKEEPING)
-            if done >= 1 and _near(first, float(probe[row, 0])) and (b or traj.labels)
-        ]  # fmt: skip
-        if not matches:
-            continue
-        losses, w = probe, probe_w
-        if config.epochs > 1:
-            if spent + config.steps > budget:
+    given = [float(h) for h in history]
+    candidates: list[tuple[Trajectory, list[int]]] = [
+        (traj, list(range(len(BOOKKEEPING)))) for traj in paths
+    ]
+    found: dict[Trajectory, tuple[np.ndarray, np.ndarray, int]] = {}
+    for depth in sorted({1, min(2, config.epochs), config.epochs}):
+        kept = []
+        for traj, rows in candidates:
+            if spent + depth * config.rows > budget:
                 break
-            losses, w, done = _run(config, form, traj, config.epochs, key)
-            spent += config.steps
-        for row, b in matches:
+            losses, w, done = _run(config, form, traj, depth, key)
+            spent += depth * config.rows
+            seen = min(depth, done, len(given))
+            rows = [
+                row for row in rows
+                if seen >= 1 and (BOOKKEEPING[row] or traj.labels)
+                and all(_near(given[e], float(losses[row, e])) for e in range(seen))
+            ]  # fmt: skip
+            if rows:
+                kept.append((traj, rows))
+                found[traj] = (losses, w, done)
+        candidates = kept
+    out: list[Variant] = []
+    for traj, rows in candidates:
+        losses, w, done = found[traj]
+        for row in rows:
+            b = BOOKKEEPING[row]
             labels = (*traj.labels, b) if b else traj.labels
             values: dict[str, Value] = {
                 "loss_history": losses[row, :done].tolist(),

@@ -61,5 +61,5 @@ def test_a_short_history_is_graded_on_the_epochs_given() -> None:
 
 def test_the_plan_counts_the_case_and_the_search_s_bound() -> None:
     plan = tasks.training_plan(TrainConfig.named("momentum", epochs=20))
-    assert len(plan) == 1 + 1 + 2  # the case, 13 one-epoch probes (<= 1 run), two full runs
+    assert len(plan) == 1 + 1 + 4  # the case, 13 one-epoch probes (<= 1 run), four full runs
     assert len(tasks.training_plan(TrainConfig.named("rmsprop"))) == 1
