@@ -9,8 +9,8 @@ such as torch's momentum with the loss as a sum come at no extra cost: one compi
 
 Bounded: every trajectory first runs one epoch; those whose first epoch matches the submission's
 first loss (in some bookkeeping) run two, and those still matching run to the end; the whole
-search stops when it has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps. Runs are memoized
-per configuration (a batch of many students' answers to one case pays once).
+search stops when it has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps.
+Runs are memoized per configuration (a batch of many students' answers to one case pays once).
 
 (Over 250 lines: the catalogue of training mistakes, each with its sentence.)
 
