@@ -23,7 +23,7 @@ import math
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -300,44 +300,45 @@ def grade_item(
     variant: Variant | None,
     reveal: bool,
     feedback: str = "diagnosis",
+    rule: str | None = None,
 ) -> ItemResult:
     """The verdict on one item, with its diagnosis (a wrong version it matches) when it fails."""
-    result = ItemResult(
-        name=name,
-        passed=False,
-        points=0.0,
-        max_points=max_points,
-        submitted=submitted,
-        expected=expected if reveal else None,
-        error=None,
-        rule=policy.rule(),
-        diagnosis=None,
-        first_mismatch=None,
-        message=f"{name} is missing from the submission, so it scores 0.",
-    )
+    rule = rule or policy.rule()
+    shown = expected if reveal else None
     if submitted is None:
-        return result
-    if reveal:
-        result = replace(result, error=absolute_error(submitted, expected))
+        message = f"{name} is missing from the submission, so it scores 0."
+        return ItemResult(
+            name, False, 0.0, max_points, None, shown, None, rule, None, None, message
+        )
+    error = absolute_error(submitted, expected) if reveal else None
     tail = f" Expected {expected!r}." if reveal else ""
     position = first_mismatch(policy, submitted, expected)
     if position is None:
-        message = f"{name} is correct ({policy.rule()}).{tail}"
-        return replace(result, passed=True, points=max_points, message=message)
+        message = f"{name} is correct ({rule}).{tail}"
+        return ItemResult(
+            name, True, max_points, max_points, submitted, shown, error, rule, None, None, message
+        )
+    diagnosis: str | None = None
+    labels: tuple[str, ...] = ()
+    where: int | None = None
     if feedback == "verdict":
-        return replace(result, message=f"{name} is wrong.{tail}")
-    if variant is not None:
+        message = f"{name} is wrong."
+    elif variant is not None:
         message = f"{name} is wrong: it matches {variant.explanation}."
-        result = replace(result, diagnosis=variant.id, labels=variant.names)
+        diagnosis, labels = variant.id, variant.names
     else:
         message = f"{name} is wrong, and it matches none of the common mistakes we check for."
-    if isinstance(expected, list) and len(_listify(submitted)) != len(expected):
-        message += f" It has {len(_listify(submitted))} entries; {len(expected)} are expected."
-    if reveal and isinstance(expected, list):
-        unit = "epoch" if name == "loss_history" else "entry"
-        message += f" It first leaves tolerance at {unit} {position} of {len(expected)}."
-        result = replace(result, first_mismatch=position)
-    return replace(result, message=message + tail)
+    if feedback != "verdict" and isinstance(expected, list):
+        if len(_listify(submitted)) != len(expected):
+            message += f" It has {len(_listify(submitted))} entries; {len(expected)} are expected."
+        if reveal:
+            unit = "epoch" if name == "loss_history" else "entry"
+            message += f" It first leaves tolerance at {unit} {position} of {len(expected)}."
+            where = position
+    return ItemResult(
+        name, False, 0.0, max_points, submitted, shown, error, rule, diagnosis, where,
+        message + tail, labels,
+    )  # fmt: skip
 
 
 def grade(
@@ -362,6 +363,7 @@ def grade(
     if failed and feedback != "verdict":
         found = variants() if callable(variants) else variants
         diagnoses = diagnose_items(policy, given, expected, failed, found)
+    rule = policy.rule()
     items = tuple(
         grade_item(
             name,
@@ -372,6 +374,7 @@ def grade(
             diagnoses.get(name),
             reveal,
             feedback,
+            rule,
         )
         for name, value in expected.items()
     )
