@@ -19,6 +19,7 @@ Tested by tests/core/grading/test_train_mistakes.py.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,20 @@ import numpy as np
 from numba import njit
 
 from service.core.training.kernel import _gradient
+
+
+def _njit(**options: Any) -> Callable[[Any], Any]:
+    """numba.njit cached on disk when a folder is writable, else compiled in memory (as the
+    training kernel's `jit`: a read-only install has no cache locator)."""
+
+    def decorate(fn: Any) -> Any:
+        try:
+            return njit(cache=True, nogil=True, **options)(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return njit(nogil=True, **options)(fn)
+
+    return decorate
+
 
 # what a run's loss rows hold, per epoch
 LOSSES = ("mean", "sum", "last_row", "wrong_vector", "after_updates", "not_reset", "after_epoch")
@@ -53,7 +68,7 @@ UPDATE = {
 GLOBAL_W = np.full(9, 0.1)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@_njit(inline="always")
 def _mutated_gradient(X: Any, y: Any, i: int, w: Any, g: Any, mode: int) -> float:
     """The right gradient (the training kernel's), then the mode's wrong line(s)."""
     loss = _gradient(X, y, i, w, g)
@@ -91,17 +106,17 @@ def _mutated_gradient(X: Any, y: Any, i: int, w: Any, g: Any, mode: int) -> floa
     return loss
 
 
-@njit(nogil=True, cache=True, inline="always")
+@_njit(inline="always")
 def _loss_at(X: Any, y: Any, i: int, w: Any, scratch: Any) -> float:
     return _gradient(X, y, i, w, scratch)
 
 
-@njit(nogil=True, cache=True, error_model="numpy")
+@_njit(error_model="numpy")
 def run_variant(
     X: Any,
     y: Any,
     w0: Any,
-    orders: Any,  # (epochs, n) row order of each epoch
+    orders: Any,  # (epochs, n) row order of each epoch, or (1, n): the same order every epoch
     optimizer: int,
     hyper: Any,  # lr, beta (or beta1), beta2, eps
     gradient_mode: int,
@@ -115,7 +130,7 @@ def run_variant(
 ) -> int:
     """Train one wrong version; the epochs completed (fewer when a value turns non-finite)."""
     n = orders.shape[1]
-    epochs = orders.shape[0]
+    epochs = losses.shape[1]
     lr, b1, b2, eps = hyper[0], hyper[1], hyper[2], hyper[3]
     w = w0.copy()
     g = np.zeros(9)
@@ -137,8 +152,9 @@ def run_variant(
         after = 0.0
         last = 0.0
         gsum[:] = 0.0
+        order = orders[epoch] if orders.shape[0] > 1 else orders[0]
         for k in range(n):
-            i = orders[epoch, k]
+            i = order[k]
             loss = _mutated_gradient(X, y, i, w, g, gradient_mode)
             if loss != loss:
                 w_out[:] = w
@@ -186,7 +202,7 @@ def run_variant(
     return done
 
 
-@njit(nogil=True, cache=True, error_model="numpy", inline="always")
+@_njit(error_model="numpy", inline="always")
 def _step(
     optimizer: int,
     update: int,
@@ -265,5 +281,15 @@ def _step(
 
 @cache
 def compiled() -> Any:
-    """run_variant, compiled (or loaded from numba's cache) on first use."""
+    """run_variant, compiled (or loaded from numba's cache) on first use: `warm` makes that use."""
     return run_variant
+
+
+def warm() -> None:
+    """Compile the wrong-version loop (or load it from the cache) on a tiny run: start-up calls
+    this so that no grade pays the compilation (~10 s cold)."""
+    X, y = np.zeros((2, 5)), np.zeros(2)
+    orders = np.zeros((1, 2), dtype=np.int64)
+    for optimizer in range(3):
+        compiled()(X, y, np.full(9, 0.1), orders, optimizer, np.array([1e-3, 0.9, 0.999, 1e-8]),
+                   0, 0, False, False, False, True, np.zeros((7, 1)), np.zeros(9))  # fmt: skip

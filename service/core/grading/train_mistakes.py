@@ -30,6 +30,7 @@ from service.core.grading.policy import DIAGNOSIS_RTOL, Value, Variant
 from service.core.grading.train_kernel import GRADIENT, OPTIMIZER, UPDATE, compiled
 from service.core.training.loop import TrainConfig, TrainResult, inputs
 
+SHUFFLED_MAX_STEPS = 1_000_000  # a shuffled guess keeps its orders (8 bytes a step): bounded
 FULL_RUNS = 4  # besides one epoch per trajectory, the search trains at most this many full runs
 LOSS_SENTENCES = {
     "loss_sum": "the epoch's loss as the sum of the per-row losses, not their mean",
@@ -140,8 +141,11 @@ def trajectories(optimizer: str, learning_rate: float) -> list[Trajectory]:
 
 
 def course_form(config: TrainConfig) -> tuple[str, list[float]] | None:
-    """The course optimizer a configuration is (its name and lr, beta1, beta2, eps), or None."""
+    """The course optimizer a configuration is (its name and lr, beta1, beta2, eps), or None
+    (another optimizer, or a shuffled run: the wrong versions train in file order)."""
     name, h = config.optimizer.name, config.optimizer.hyper
+    if config.shuffle:
+        return None
     if name == "sgd" and not any(h.get(k) for k in ("momentum", "weight_decay")):
         return "sgd", [float(h["learning_rate"]), 0.0, 0.0, 0.0]
     if name == "momentum":
@@ -174,7 +178,7 @@ def _run(
     X, y, w0, _ = inputs(config)
     n = len(y)
     if traj.seed is None:
-        orders = np.tile(np.arange(n, dtype=np.int64), (epochs, 1))
+        orders = np.arange(n, dtype=np.int64)[np.newaxis]  # file order, every epoch
     else:
         rng = np.random.default_rng(traj.seed)
         orders = np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int64)
@@ -182,7 +186,7 @@ def _run(
     h = np.array(hyper, dtype=np.float64)
     if traj.learning_rate is not None:
         h[0] = traj.learning_rate
-    losses = np.zeros((len(BOOKKEEPING), epochs))
+    losses = np.zeros((len(BOOKKEEPING), epochs))  # the kernel reads the epochs from its shape
     w_out = np.zeros(9)
     done = compiled()(
         np.ascontiguousarray(X, dtype=np.float64),
@@ -224,6 +228,8 @@ def variants(
         return []
     key = config.fingerprint()
     paths = trajectories(form[0], form[1][0])
+    if config.steps > SHUFFLED_MAX_STEPS:
+        paths = [p for p in paths if p.seed is None]
     budget = len(paths) * config.rows + FULL_RUNS * config.steps
     spent = 0
     given = [float(h) for h in history]

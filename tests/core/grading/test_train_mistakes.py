@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.core.grading import train_mistakes
+from service.core.grading import train_kernel, train_mistakes
 from service.core.training.loop import TrainConfig, run
 from tests.support.students import LABELS
 
@@ -53,3 +53,8 @@ def test_other_optimizers_are_not_searched_and_the_plan_is_bounded() -> None:
     assert train_mistakes.variant_count(TrainConfig.named("rmsprop")) == 0
     config = TrainConfig.named("adam", epochs=20)
     assert train_mistakes.variant_count(config) == 1 + train_mistakes.FULL_RUNS
+
+
+def test_shuffled_cases_are_not_searched_and_the_kernel_warms() -> None:
+    assert train_mistakes.course_form(TrainConfig.named("sgd", shuffle=True)) is None
+    train_kernel.warm()
