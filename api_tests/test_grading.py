@@ -545,3 +545,27 @@ def test_grade_train_case_over_the_limits_is_refused(client: Any) -> None:
     response = client.post("/grade", json=body)
     assert response.status_code == 422
     assert "BACKPROP_MAX_EPOCHS" in response.json()["detail"]
+
+
+def test_a_forward_value_computed_from_wrong_upstream_values_is_said_to_follow(
+    client: Any,
+) -> None:
+    submission = students.forward(X, Y, W)
+    submission["tanh"] = 0.5  # a wrong tanh nobody anticipated, carried into y_pred
+    submission["y_pred"] = 0.5 + W[8] * submission["sigmoid"]
+    result = grade(client, {"task": "forward", "case": POINT, "submission": submission})
+    assert item(result, "tanh")["diagnosis"] is None
+    assert "none of the common mistakes" in item(result, "tanh")["message"]
+    y_pred = item(result, "y_pred")
+    assert y_pred["diagnosis"] == "follows_from_upstream"
+    assert "your own tanh and sigmoid" in y_pred["message"]
+
+
+def test_backward_gradients_right_given_a_wrong_dw7_are_said_to_follow(client: Any) -> None:
+    submission = students.backward(X, Y, W)
+    submission["dw7"] *= 3.0  # an unanticipated mistake in dw7 ...
+    submission["dw6"] = submission["dw7"] * students.forward(X, Y, W)["exp"]  # ... carried on
+    result = grade(client, {"task": "backward", "case": POINT, "submission": submission})
+    assert item(result, "dw7")["diagnosis"] is None
+    assert item(result, "dw6")["diagnosis"] == "follows_from_upstream"
+    assert "your own dw7" in item(result, "dw6")["message"]

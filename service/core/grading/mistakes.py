@@ -230,6 +230,35 @@ def forward_variants(c: Cache) -> tuple[Variant, ...]:
     return tuple(search(FORWARD, lambda m: forward_values(c.x, c.y, c.w, m)))
 
 
+def _follows(source: str, values: Mapping[str, Value]) -> Variant:
+    return Variant(
+        "follows_from_upstream",
+        f"the right formula applied to {source}, so this item is right and the mistake is upstream",
+        values,
+    )
+
+
+def _numbers(submitted: Mapping[str, Value]) -> dict[str, float]:
+    return {k: float(v) for k, v in submitted.items() if isinstance(v, float | int)}
+
+
+def forward_follows(c: Cache, submitted: Mapping[str, Value]) -> list[Variant]:
+    """Each forward value from the student's own upstream values, by the right formula."""
+    s, w, y = _numbers(submitted), c.w, c.y
+    out = []
+    if "exp" in s:
+        out.append(_follows("your own exp", {"tanh": math.tanh(s["exp"] + w[6])}))
+    if "tanh" in s and "sigmoid" in s:
+        y_pred = s["tanh"] + w[8] * s["sigmoid"]
+        d = y - y_pred
+        values: dict[str, Value] = {"y_pred": y_pred, "loss": d * d, "dy_pred": -2.0 * d}
+        out.append(_follows("your own tanh and sigmoid", values))
+    if "y_pred" in s:
+        d = y - s["y_pred"]
+        out.append(_follows("your own y_pred", {"loss": d * d, "dy_pred": -2.0 * d}))
+    return out
+
+
 # ---- the backward pass -------------------------------------------------------------------------
 
 
@@ -305,6 +334,22 @@ def backward_variants(c: Cache) -> tuple[Variant, ...]:
     """Wrong versions of the backward pass at the cached point: single and paired mutations
     (memoized per point)."""
     return tuple(search(BACKWARD, lambda m: backward_values(c, m)))
+
+
+def backward_follows(c: Cache, submitted: Mapping[str, Value]) -> list[Variant]:
+    """The gradients below dw7, dw6 and dw8 from the student's own dw7, dw6, dw8 (graph.adjoints'
+    `given`: dw7 is dL/d(exp + w7), dw6 dL/d(a*a + w6), dw8 dL/d(sin*q + w8))."""
+    s = _numbers(submitted)
+    out = []
+    for own, stage, below in (
+        ("dw7", "tanh_in", ("dw6", "dw1", "dw2")),
+        ("dw6", "exp_in", ("dw1", "dw2")),
+        ("dw8", "sigmoid_in", ("dw3", "dw4", "dw5")),
+    ):
+        if own in s:
+            g = dict(zip(GRADIENT_NAMES, adjoints(c, given={stage: s[own]}).weights, strict=True))
+            out.append(_follows(f"your own {own}", {k: g[k] for k in below}))
+    return out
 
 
 # ---- the gradient check ------------------------------------------------------------------------

@@ -350,8 +350,12 @@ def grade(
     variants: Sequence[Variant] | Callable[[], Sequence[Variant]] = (),
     reveal: bool = False,
     feedback: str = "diagnosis",
+    follows: Callable[[Mapping[str, Value]], Sequence[Variant]] | None = None,
 ) -> Grade:
     """Grade every expected item: 1 point each and the task's default policy unless given.
+
+    ``follows`` gives, from the submission, the right formulas applied to the student's own
+    upstream values: tried on the failed items no wrong version explains.
 
     ``variants`` may be a function, called only when an item fails (the search costs time).
     """
@@ -363,6 +367,14 @@ def grade(
     if failed and feedback != "verdict":
         found = variants() if callable(variants) else variants
         diagnoses = diagnose_items(policy, given, expected, failed, found)
+        left = [name for name in failed if name not in diagnoses]
+        if left and follows is not None:  # item by item: right given the student's own inputs
+            for name in left:
+                for variant in follows(given):
+                    wrong = variant.values.get(name)
+                    if wrong is not None and _close(policy, given[name], wrong, strict=True):
+                        diagnoses[name] = variant
+                        break
     rule = policy.rule()
     items = tuple(
         grade_item(

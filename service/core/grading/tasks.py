@@ -89,14 +89,22 @@ def grade_point(
 
         def variants() -> Sequence[Variant]:
             return mistakes.forward_variants(cache)
+
+        def follows(given: Mapping[str, Value]) -> Sequence[Variant]:
+            return mistakes.forward_follows(cache, given)
     else:
         everything = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
 
         def variants() -> Sequence[Variant]:
             return mistakes.backward_variants(cache)
 
+        def follows(given: Mapping[str, Value]) -> Sequence[Variant]:
+            return mistakes.backward_follows(cache, given)
+
     expected = select(task, everything, submitted, points)
-    return grade(task, expected, submitted, policy, points, variants, reveal, feedback)
+    return grade(
+        task, expected, submitted, policy, points, variants, reveal, feedback, follows=follows
+    )
 
 
 def grade_gradcheck(
