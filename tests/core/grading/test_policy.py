@@ -6,6 +6,8 @@ import math
 import random
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from service.core.grading import tasks as graders
 from service.core.grading.policy import (
@@ -180,3 +182,31 @@ def test_forward_without_y_pred_is_graded_on_the_template_items() -> None:
     result = graders.grade_point("forward", x, y, w, values)
     assert [i.name for i in result.items] == ["exp", "tanh", "sigmoid", "loss", "dy_pred"]
     assert result.passed
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@given(expected=finite, first=finite, second=finite)
+def test_property_wrong_answers_without_a_diagnosis_look_alike(
+    expected: float, first: float, second: float
+) -> None:
+    policy = resolve_policy("forward")
+    assume(not policy.accepts(first, expected) and not policy.accepts(second, expected))
+    a = grade("forward", {"exp": expected}, {"exp": first}).items[0]
+    b = grade("forward", {"exp": expected}, {"exp": second}).items[0]
+    assert {**vars(a), "submitted": 0.0} == {**vars(b), "submitted": 0.0}
+
+
+@given(expected=st.lists(finite, min_size=1, max_size=6), data=st.data())
+def test_property_a_wrong_history_says_nothing_of_where_or_how_far(
+    expected: list[float], data: st.DataObject
+) -> None:
+    guesses = [data.draw(st.lists(finite, min_size=len(expected), max_size=len(expected)))
+               for _ in range(2)]  # fmt: skip
+    policy = resolve_policy("train")
+    assume(all(first_mismatch(policy, g, expected) is not None for g in guesses))
+    a, b = (
+        grade("train", {"loss_history": expected}, {"loss_history": g}).items[0] for g in guesses
+    )
+    assert {**vars(a), "submitted": None} == {**vars(b), "submitted": None}
