@@ -3,6 +3,7 @@ computations with no mutation, and graded against the corpus' independently writ
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -78,3 +79,17 @@ def test_the_grader_docks_and_names_each_wrong_forward_and_backward(student) -> 
         labels = {label for item in result.items for label in item.labels}
         named += names_mistake(student, labels)
     assert named >= len(wrong) / 2, student.id
+
+
+def test_a_forward_with_f1_and_f2_swapped_is_named() -> None:
+    # the one catalogue entry the corpus has no forward code for, written here as a student would
+    x, y, w = _points(5, 1)[0]
+    e = math.exp((w[0] * x[1] + w[1] * x[0]) ** 2 + w[5])
+    t = math.tanh(e + w[6])
+    s = 1 / (1 + math.exp(-(math.sin(w[2] * x[2]) * (w[3] * x[3] + w[4] * x[4]) + w[7])))
+    y_pred = t + w[8] * s
+    submission = {"exp": e, "tanh": t, "sigmoid": s, "loss": (y - y_pred) ** 2,
+                  "dy_pred": -2 * (y - y_pred)}  # fmt: skip
+    result = tasks.grade_point("forward", x, y, w, submission)
+    assert not result.passed
+    assert {label for i in result.items for label in i.labels} == {"swapped_operands@a"}
