@@ -138,7 +138,8 @@ class BackwardSubmission(Schema):
     dw9: Float | None = Field(None, description="Submitted dL/dw9.")
 
 
-PerWeight = Annotated[list[Float] | list[bool], Field(min_length=9, max_length=9)]
+NINE = Field(min_length=9, max_length=9)
+PerWeight = Annotated[list[Float], NINE] | Annotated[list[bool], NINE]
 
 
 class GradcheckSubmission(Schema):
