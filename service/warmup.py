@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numba.core.config
 
+from service.core.grading import train_kernel
 from service.core.training import kernel
 from service.core.training.loop import TrainConfig, run
 from service.core.training.registry import resolve
@@ -38,11 +39,13 @@ def use_cache_dir(path: str | None) -> None:
 
 
 def warm(settings: Settings) -> Warmup:
-    """Make the kernel ready and check one short run against the readable reference."""
+    """Make the kernels ready (training's, and grading's wrong-version loop) and check one short
+    run against the readable reference."""
     start = time.perf_counter()
     use_cache_dir(settings.numba_cache_dir)
     probe = TrainConfig(resolve("adam", {"bias_correction": True}), epochs=1, shuffle=True)
     compiled = run(probe)
+    train_kernel.warm()
     seconds = time.perf_counter() - start
     reference = run(probe, reference=True)
     return Warmup(seconds, kernel.cache_dir(), compiled == reference)

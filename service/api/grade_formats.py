@@ -92,7 +92,7 @@ def render(fmt: str, grade: Grade) -> GradeResponse:
                 "rtol": policy.rtol,
                 "atol": policy.atol,
             },
-            "items": [vars(item) for item in grade.items],
+            "items": [{**vars(item), "labels": list(item.labels)} for item in grade.items],
             **provenance(),
         }
     )

@@ -268,6 +268,17 @@ def trainer(settings: Settings, memo: dict[str, TrainResult]) -> Trainer:
     return train_from_thread
 
 
+def in_slot(settings: Settings) -> Callable[[Callable[[], Any]], Any]:
+    """Run a compiled job (grading's wrong versions) in a training slot, from a worker thread:
+    admitted (503 when full) and counted like every training."""
+
+    async def run(job: Callable[[], Any]) -> Any:
+        admit()
+        return await to_thread.run_sync(job, limiter=limiter())
+
+    return lambda job: from_thread.run(run, job)
+
+
 def first(group: BaseExceptionGroup[BaseException]) -> BaseException:
     """The first exception in a (nested) exception group."""
     inner = group.exceptions[0]

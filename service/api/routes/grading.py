@@ -33,6 +33,7 @@ from service.api.schemas.grading import (
     GradeRequest,
     TrainGrade,
 )
+from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
 from service.core.grading import tasks
 from service.core.grading.policy import Grade
@@ -71,7 +72,13 @@ EXAMPLES = {
     ),
     "backward": _example(
         "Backward: the course's gradients at 6 decimals, as Gradescope results.json",
-        {"task": "backward", "case": ROW0, "submission": COURSE_GRADIENTS, "format": "gradescope"},
+        {
+            "task": "backward",
+            "case": ROW0,
+            "submission": COURSE_GRADIENTS,
+            "format": "gradescope",
+            "policy": "decimals",
+        },
     ),
     "gradcheck": _example(
         "Gradient check at the course's point, as PrairieLearn results",
@@ -176,19 +183,27 @@ async def grade_batch(
 def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
     """The core's grade of one validated request (CPU work: runs in a worker thread)."""
     policy = body.to_policy(body.task)
-    options = {"policy": policy, "points": body.points, "reveal": body.reveal_expected}
+    options = {
+        "policy": policy,
+        "points": body.points,
+        "reveal": body.reveal_expected,
+        "feedback": body.feedback,
+    }
     if isinstance(body, TrainGrade):
         config = body.case.to_config()
         training_pool.check(settings, tasks.training_plan(config), "grade")
         train = training_pool.trainer(settings, memo)
-        return tasks.grade_train(config, body.submission.model_dump(), train, **options)
+        submitted = body.submission.model_dump()
+        slot = training_pool.in_slot(settings)
+        return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
     x, y = body.case.resolve()
     if isinstance(body, GradcheckGrade):
-        s, case = body.submission, body.case
-        given = None if case.gradients is None else list(case.gradients.model_dump().values())
+        case, data = body.case, load_dataset()
+        row0 = (data.X[0].tolist(), float(data.y[0]))  # the notebook's global point
         return tasks.grade_gradcheck(
-            x, y, case.w, case.eps, given, s.difference, s.numerical, **options
-        )
+            x, y, case.w, case.eps, case.checked(), body.submission.items(), **options,
+            global_point=row0,
+        )  # fmt: skip
     return tasks.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), **options)
 
 

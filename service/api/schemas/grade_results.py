@@ -26,15 +26,21 @@ class ItemFeedback(Schema):
     submitted: Numbers = Field(description="The submitted value; null when missing.")
     expected: Numbers = Field(description="The expected value; null unless reveal_expected.")
     error: float | None = Field(
-        description="|submitted - expected| (largest over a list's common entries); only its "
-        "power of ten unless reveal_expected; null when missing."
+        description="|submitted - expected| (largest over a list's common entries); null unless "
+        "reveal_expected."
     )
     rule: str = Field(description="The comparison rule that decided.")
     diagnosis: str | None = Field(
-        description="Id of the common wrong version the submission matches, if any."
+        description="Id of the known mistake the submission matches, if any: catalogue labels "
+        "joined by '+' (a compound explanation), e.g. global_w+dropped_term@w7."
+    )
+    labels: list[str] = Field(
+        description="The diagnosis' catalogue labels, one per elementary mistake; empty when "
+        "none matches (or with feedback 'verdict')."
     )
     first_mismatch: int | None = Field(
-        description="Lists: the 1-based position (epoch) where it first leaves tolerance."
+        description="Lists: the 1-based position (epoch) where it first leaves tolerance; null "
+        "unless reveal_expected."
     )
     message: str = Field(description="Feedback for the student, in words.")
 

@@ -1,5 +1,7 @@
 """Request models of /grade and /grade/batch (the answers are in grade_results.py).
 
+(Over 250 lines: four tasks' submissions and cases, each field described.)
+
 Tested by api_tests/test_grading.py.
 """
 
@@ -11,12 +13,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from service.api.schemas.base import Float, Schema, Weights
 from service.api.schemas.grade_results import PolicyKind
-from service.api.schemas.graph import GradCheckRequest, Point
+from service.api.schemas.graph import GradCheckRequest, Gradients, Point
 from service.api.schemas.training import TrainRequest
 from service.core.grading.policy import Policy, resolve_policy
 from service.core.grading.tasks import ITEMS
 
 Format = Literal["native", "gradescope", "prairielearn"]
+Feedback = Literal["verdict", "diagnosis"]
 Tolerance = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
 
@@ -31,10 +34,14 @@ class PolicySpec(Schema):
         None, ge=0, le=17, description="decimals: digits after the point (default 6)."
     )
     rtol: Tolerance | None = Field(
-        None, description="relabs: relative tolerance (gradcheck and train 1e-6, else 1e-9)."
+        None,
+        description="relabs: relative tolerance (default forward and backward 1e-10, gradcheck "
+        "1e-6, train 1e-9).",
     )
     atol: Tolerance | None = Field(
-        None, description="relabs: absolute tolerance (gradcheck 1e-8, train 1e-10, else 0)."
+        None,
+        description="relabs: absolute tolerance (default forward and backward 1e-13, gradcheck "
+        "1e-8, train 1e-12).",
     )
 
     @model_validator(mode="after")
@@ -54,15 +61,18 @@ class GradeOptions(Schema):
 
     policy: PolicySpec | PolicyKind | None = Field(
         None,
-        description="Comparison policy, or just its kind. Default: the course's check for the "
-        "task: forward exact, backward 6 decimals, gradcheck relabs (rtol 1e-6, atol 1e-8), "
-        "train relabs (rtol 1e-6, atol 1e-10).",
+        description="Comparison policy, or just its kind. Default: a relative tolerance (correct "
+        "float64 code may differ in the last bits, e.g. np.tanh vs math.tanh): forward and "
+        "backward relabs (rtol 1e-10, atol 1e-13), gradcheck relabs (rtol 1e-6, atol 1e-8), "
+        "train relabs (rtol 1e-9, atol 1e-12). 'exact' (==, the course's forward check) and "
+        "'decimals' (the course's 6-decimal gradient check) stay available.",
     )
     points: Points | None = Field(
         None,
-        description="Points per item (default 1 each), keyed by item name: forward exp..dy_pred; "
-        "backward dw1..dw9; gradcheck difference, numerical.w1..numerical.w9; train "
-        "loss_history, final_weights. Naming an optional item makes it graded even when missing.",
+        description="Points per item (default 1 each), keyed by item name: forward exp, tanh, "
+        "sigmoid, loss, dy_pred (and y_pred, graded only when submitted or named here); backward "
+        "dw1..dw9; gradcheck difference, numerical, per_weight; train loss_history, "
+        "final_weights. Naming an optional item makes it graded even when missing.",
     )
     format: Format = Field(
         "native",
@@ -71,8 +81,16 @@ class GradeOptions(Schema):
     )
     reveal_expected: bool = Field(
         False,
-        description="Show the expected values in the feedback. When false, no expected value "
-        "appears anywhere and errors are given as a power of ten only.",
+        description="Show the expected values, the errors and where a list first goes wrong. "
+        "When false, no expected value, error magnitude or direction appears in any field or "
+        "format: a wrong item that matches no known mistake gets the same answer whatever was "
+        "submitted.",
+    )
+    feedback: Feedback = Field(
+        "diagnosis",
+        description="verdict: per item passed or failed, nothing else (exams); diagnosis: the "
+        "verdict and, for a wrong item, the known mistake the whole submission matches (a "
+        "catalogue id such as wrong_derivative@sin, and a sentence), if one does.",
     )
 
     def to_policy(self, task: str) -> Policy:
@@ -95,7 +113,8 @@ class GradeOptions(Schema):
 
 
 class ForwardSubmission(Schema):
-    """A student's forward values; any subset (a missing one scores 0)."""
+    """A student's forward values, any subset: exp, tanh, sigmoid, loss and dy_pred are graded
+    (a missing one scores 0); y_pred only when submitted."""
 
     exp: Float | None = Field(None, description="Submitted e^(a*a + w6).")
     tanh: Float | None = Field(None, description="Submitted tanh(exp + w7).")
@@ -119,26 +138,61 @@ class BackwardSubmission(Schema):
     dw9: Float | None = Field(None, description="Submitted dL/dw9.")
 
 
+NINE = Field(min_length=9, max_length=9)
+PerWeight = Annotated[list[Float], NINE] | Annotated[list[bool], NINE]
+
+
 class GradcheckSubmission(Schema):
-    """A student's gradient check: the difference and/or the numerical gradient."""
+    """A student's gradient check as their code returns it: the difference, the numerical
+    gradient, and/or a per-weight comparison (numbers or booleans)."""
 
     difference: Float | None = Field(None, description="||g - n|| / (||g|| + ||n||).")
     numerical: Weights | None = Field(
         None, description="The central-difference derivatives for w1..w9, in order."
     )
+    per_weight: PerWeight | None = Field(
+        None,
+        description="A per-weight comparison the code returns instead of the difference: 9 "
+        "numbers (e.g. (g-n)/(g+n), |g-n|/(|g|+|n|), n-g) or 9 booleans. Graded as what it is: "
+        "never full marks (the check is one norm ratio); the diagnosis says which definition "
+        "it follows.",
+    )
 
     @model_validator(mode="after")
     def _something(self) -> GradcheckSubmission:
-        if self.difference is None and self.numerical is None:
-            raise ValueError("submit 'difference', 'numerical' (9 floats), or both")
+        if self.difference is None and self.numerical is None and self.per_weight is None:
+            raise ValueError("submit 'difference', 'numerical' (9 floats), 'per_weight', or some")
         return self
+
+    def items(self) -> dict[str, float | list[float] | None]:
+        """The graded items, booleans as 1.0 / 0.0."""
+        pw = None if self.per_weight is None else [float(v) for v in self.per_weight]
+        return {"difference": self.difference, "numerical": self.numerical, "per_weight": pw}
+
+
+class GradcheckCase(GradCheckRequest):
+    """The point, eps, and the gradient the student checked (a dict or 9 values in order)."""
+
+    gradients: Gradients | Weights | None = Field(  # type: ignore[assignment]
+        None,
+        description="The gradient the student's check is about (their backward's): dw1..dw9 as "
+        "a dict or a list of 9. Default: the service's own.",
+    )
+
+    def checked(self) -> list[float] | None:
+        """The gradient as 9 floats, or None."""
+        if self.gradients is None or isinstance(self.gradients, list):
+            return self.gradients
+        return list(self.gradients.model_dump().values())
 
 
 class TrainSubmission(Schema):
     """A student's training run."""
 
     loss_history: list[Float] = Field(
-        min_length=1, max_length=100_000, description="The loss of each epoch, in order."
+        min_length=1,
+        max_length=100_000,
+        description="The loss of each epoch, in order: 1..epochs entries, graded on those given.",
     )
     final_weights: Weights | None = Field(None, description="w1..w9 after the last epoch.")
 
@@ -163,7 +217,7 @@ class GradcheckGrade(GradeOptions):
     """Grade a gradient check."""
 
     task: Literal["gradcheck"] = Field(description="gradcheck.")
-    case: GradCheckRequest = Field(
+    case: GradcheckCase = Field(
         description="The point, eps, and optionally the gradient checked, as POST /gradcheck "
         "takes them."
     )

@@ -1,24 +1,35 @@
 """Grading a submission: comparison policies, per-item results, the score, and feedback in words.
 
 A task has named items (forward: ``exp`` .. ``dy_pred``; backward: ``dw1`` .. ``dw9``; gradcheck:
-``difference`` and ``numerical.w1`` .. ``numerical.w9``; train: ``loss_history`` and
-``final_weights``). Each item is a float or a list of floats, compared with one policy, and is worth
-its points when it passes (no partial credit inside an item). When an item fails, the wrong versions
-of the computation (``Variant``, built in ``mistakes`` and ``train_mistakes``) are compared with
-it too, to say *why*.
-Expected values appear in a result only when revealed; otherwise the error is given only as a power
-of ten, so the expected value cannot be recovered from submitted value and error. (Over 250
-lines: a policy, an item's verdict and its feedback in words belong together.)
+``difference``, ``numerical`` and ``per_weight``; train: ``loss_history`` and ``final_weights``).
+Each item is a float or a list of floats, compared with one policy, and is worth its points when it
+passes (no partial credit inside an item). When an item fails, the wrong versions of the
+computation (``Variant``, built by the search in ``mistakes`` and ``train_mistakes``) are compared
+with the whole submission, the simplest first, to say *why*.
+
+What feedback reveals (``FEEDBACK``): ``verdict``: per item, passed or failed, nothing else;
+``diagnosis`` (the default): the verdict, and the wrong version the submission matches, if one
+does. Neither gives a magnitude or a direction of the error, nor where in a list it starts: two
+wrong submissions of an item that match no diagnosis get the same answer apart from the echo of
+what was submitted. A diagnosis says the submission equals a wrong version within
+``DIAGNOSIS_RTOL`` (a fixed band around a wrong value, never a distance to the answer). Only
+``reveal`` (reveal_expected) adds the expected value, the error and the first entry off.
+(Over 250 lines: a policy, an item's verdict and its feedback in words belong together.)
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 Value = float | list[float]
+FEEDBACK = ("verdict", "diagnosis")
 
 DIAGNOSIS_RTOL = 1e-6  # a submission this close to a wrong version is taken to be that version
 
@@ -51,16 +62,20 @@ class Policy:
         return f"relabs: |submitted - expected| <= max({self.rtol:g} * |expected|, {self.atol:g})"
 
 
-# The course's checks: forward with ==, backward rounded to 6 decimals. Gradient checking and
-# training are compared within tolerances: atol 1e-8 is above the rounding noise of a central
-# difference at eps 1e-7 (about 1e-9 per entry at the course's points) and below the verdict's pass
-# threshold 1e-7; rtol 1e-6 on a training run is far above the 1e-14 a float64 loop written another
-# way drifts by in 20 epochs, and far below what any wrong training loop changes.
+# Defaults: a relative tolerance wherever correct code may differ in the last bits. The course
+# compares forward values with == and gradients at 6 decimals, but a faithful float64
+# implementation (np.tanh for math.tanh, another association of the same products, np.mean's
+# pairwise sum) is a few ulps (~1e-16 relative) off; rtol 1e-10 accepts that with a wide margin and
+# rejects every wrong formula we know (they change values by 1e-7 relative or far more); atol 1e-13
+# covers values that are exactly 0 (the loss at the weights y was made with). Gradient checking:
+# atol 1e-8 is above the rounding noise of a central difference at eps 1e-7 (about 1e-9 per
+# entry) and below the verdict's pass threshold 1e-7. Training: rtol 1e-9 is far above the 1e-14 a
+# loop written another way drifts by in 20 epochs. "exact" and "decimals" stay available.
 DEFAULT_POLICIES = {
-    "forward": Policy("exact"),
-    "backward": Policy("decimals", decimals=6),
+    "forward": Policy("relabs", rtol=1e-10, atol=1e-13),
+    "backward": Policy("relabs", rtol=1e-10, atol=1e-13),
     "gradcheck": Policy("relabs", rtol=1e-6, atol=1e-8),
-    "train": Policy("relabs", rtol=1e-6, atol=1e-10),
+    "train": Policy("relabs", rtol=1e-9, atol=1e-12),
 }
 
 
@@ -71,6 +86,12 @@ class Variant:
     id: str
     explanation: str
     values: Mapping[str, Value]
+    labels: tuple[str, ...] = ()  # the catalogue labels of its mutations (default: the id)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Its catalogue labels."""
+        return self.labels or (self.id,)
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,7 @@ class ItemResult:
     diagnosis: str | None
     first_mismatch: int | None
     message: str
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,12 +141,14 @@ def _listify(value: Value) -> list[float]:
 
 
 def first_mismatch(policy: Policy, submitted: Value, expected: Value) -> int | None:
-    """1-based position of the first entry outside the policy (or past the shorter list)."""
+    """1-based position of the first entry outside the policy (or past the expected length)."""
     s, e = _listify(submitted), _listify(expected)
     for i, (si, ei) in enumerate(zip(s, e, strict=False)):
         if not policy.accepts(si, ei):
             return i + 1
-    return None if len(s) == len(e) else min(len(s), len(e)) + 1
+    # A shorter list is graded on the entries given (a loss history of fewer epochs); a longer
+    # one fails past the expected length.
+    return None if len(s) <= len(e) else len(e) + 1
 
 
 def absolute_error(submitted: Value, expected: Value) -> float:
@@ -133,38 +157,138 @@ def absolute_error(submitted: Value, expected: Value) -> float:
     return min(max((abs(s - e) for s, e in pairs), default=0.0), sys.float_info.max)
 
 
-def magnitude(error: float) -> float:
-    """The power of ten at or below a positive error: what feedback shows when values are hidden."""
-    return 0.0 if error == 0.0 else 10.0 ** math.floor(math.log10(error))
+def _close(policy: Policy, submitted: Value, variant: Value, strict: bool = False) -> bool:
+    """Whether a submission equals a wrong version: within the policy or DIAGNOSIS_RTOL of it.
 
-
-def _close(policy: Policy, submitted: Value, variant: Value) -> bool:
+    A loss history may be a prefix of the variant's (graded on what is given).
+    """
     s, v = _listify(submitted), _listify(variant)
-    return len(s) == len(v) and all(
-        policy.accepts(si, vi) or abs(si - vi) <= DIAGNOSIS_RTOL * abs(vi)
-        for si, vi in zip(s, v, strict=True)
-    )
+    if len(s) > len(v) or (len(s) < len(v) and not isinstance(variant, list)) or not s:
+        return False
+    return all(_near(policy, si, vi, strict) for si, vi in zip(s, v, strict=False))
 
 
-def diagnose(
-    policy: Policy, name: str, submitted: Value, expected: Value, variants: Sequence[Variant]
+def _near(policy: Policy, s: float, v: float, strict: bool = False) -> bool:
+    """s is the wrong value v: within DIAGNOSIS_RTOL or the policy's rtol of it, or within the
+    policy's atol when v is not itself below that noise floor (then an absolute band would match
+    any small number)."""
+    gap = abs(s - v)
+    if gap <= max(DIAGNOSIS_RTOL, policy.rtol) * abs(v):
+        return True
+    if strict:
+        return False
+    if policy.kind != "relabs":
+        return policy.accepts(s, v)
+    return gap <= policy.atol <= abs(v)
+
+
+def explain(
+    policy: Policy,
+    submitted: Mapping[str, Value],
+    expected: Mapping[str, Value],
+    failed: Sequence[str],
+    variants: Sequence[Variant],
 ) -> Variant | None:
-    """The first wrong version the submission matches and the policy tells apart from the answer."""
-    for variant in variants:
-        wrong = variant.values.get(name)
-        if wrong is None or first_mismatch(policy, wrong, expected) is None:
-            continue
-        if _close(policy, submitted, wrong):
-            return variant
+    """The simplest wrong version that matches the whole submission and is told apart from the
+    answer on a failed item (variants come simplest first): first one matching within the
+    relative band, else one matching within the policy's absolute band too."""
+    for strict in (True, False):
+        for variant in variants:
+            if not all(
+                _close(policy, value, variant.values.get(name, expected[name]), strict)
+                for name, value in submitted.items()
+            ):
+                continue
+            if any(
+                name in variant.values
+                and first_mismatch(policy, variant.values[name], expected[name])
+                for name in failed
+            ):
+                return variant
     return None
 
 
-def _where(name: str, submitted: Value, expected: list[float], position: int) -> str:
-    unit = "epoch" if name == "loss_history" else "entry"
-    where = f" It first leaves tolerance at {unit} {position} of {len(expected)}."
-    if len(_listify(submitted)) != len(expected):
-        where += f" It has {len(_listify(submitted))} entries; {len(expected)} are expected."
-    return where
+def diagnose_items(
+    policy: Policy,
+    submitted: Mapping[str, Value],
+    expected: Mapping[str, Value],
+    failed: Sequence[str],
+    variants: Sequence[Variant],
+) -> dict[str, Variant]:
+    """A diagnosis per failed item: the whole submission's explanation, else the simplest wrong
+    version that matches that item alone."""
+    if policy.kind == "relabs" and all(isinstance(v, float | int) for v in submitted.values()):
+        return _diagnose_numbers(policy, submitted, expected, failed, variants)
+    whole = explain(policy, submitted, expected, failed, variants)
+    if whole is not None:
+        return dict.fromkeys(failed, whole)
+    out: dict[str, Variant] = {}
+    for name in failed:
+        for variant in variants:
+            wrong = variant.values.get(name)
+            if wrong is None or first_mismatch(policy, wrong, expected[name]) is None:
+                continue
+            if _close(policy, submitted[name], wrong):
+                out[name] = variant
+                break
+    return out
+
+
+_TABLES: OrderedDict[tuple[int, tuple[str, ...]], tuple[object, Any, Any]] = OrderedDict()
+
+
+def _table(
+    variants: Sequence[Variant], names: tuple[str, ...], expected: Mapping[str, Value]
+) -> tuple[Any, Any] | None:
+    """The variants' values of the named scalar items as a matrix (a missing one: the answer's),
+    and which they have; memoized per variants object (the searches memoize theirs per point)."""
+    key = (id(variants), names)
+    if key in _TABLES and _TABLES[key][0] is variants:
+        return _TABLES[key][1], _TABLES[key][2]
+    try:
+        rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+    present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
+    _TABLES[key] = (variants, table, present.reshape(table.shape))
+    while len(_TABLES) > 64:
+        _TABLES.popitem(last=False)
+    return table, present
+
+
+def _diagnose_numbers(
+    policy: Policy,
+    submitted: Mapping[str, Value],
+    expected: Mapping[str, Value],
+    failed: Sequence[str],
+    variants: Sequence[Variant],
+) -> dict[str, Variant]:
+    """diagnose_items for scalar items under a relabs policy, vectorized over the variants."""
+    names = tuple(submitted)
+    found = _table(variants, names, expected) if variants else None
+    if found is None:
+        return {}
+    table, present = found
+    s = np.array([float(submitted[n]) for n in names])  # type: ignore[arg-type]
+    e = np.array([float(expected[n]) for n in names])  # type: ignore[arg-type]
+    with np.errstate(invalid="ignore", over="ignore"):
+        gap, size = np.abs(s - table), np.abs(table)
+        strict = gap <= max(DIAGNOSIS_RTOL, policy.rtol) * size
+        close = strict | ((gap <= policy.atol) & (size >= policy.atol))
+        off = np.abs(table - e)
+        differs = present & ~((off <= policy.atol) | (off <= policy.rtol * np.abs(e)))
+    columns = [names.index(n) for n in failed]
+    for band in (strict, close):
+        whole = band.all(axis=1) & differs[:, columns].any(axis=1)
+        if whole.any():
+            return dict.fromkeys(failed, variants[int(np.argmax(whole))])
+    out: dict[str, Variant] = {}
+    for name, j in zip(failed, columns, strict=True):
+        alone = close[:, j] & differs[:, j]
+        if alone.any():
+            out[name] = variants[int(np.argmax(alone))]
+    return out
 
 
 def grade_item(
@@ -173,48 +297,48 @@ def grade_item(
     expected: Value,
     policy: Policy,
     max_points: float,
-    variants: Sequence[Variant],
+    variant: Variant | None,
     reveal: bool,
+    feedback: str = "diagnosis",
+    rule: str | None = None,
 ) -> ItemResult:
-    """Compare one item, and when it fails, say which wrong version it matches."""
-    result = ItemResult(
-        name=name,
-        passed=False,
-        points=0.0,
-        max_points=max_points,
-        submitted=submitted,
-        expected=expected if reveal else None,
-        error=None,
-        rule=policy.rule(),
-        diagnosis=None,
-        first_mismatch=None,
-        message=f"{name} is missing from the submission, so it scores 0.",
-    )
+    """The verdict on one item, with its diagnosis (a wrong version it matches) when it fails."""
+    rule = rule or policy.rule()
+    shown = expected if reveal else None
     if submitted is None:
-        return result
-    error = absolute_error(submitted, expected)
-    result = replace(result, error=error if reveal else magnitude(error))
+        message = f"{name} is missing from the submission, so it scores 0."
+        return ItemResult(
+            name, False, 0.0, max_points, None, shown, None, rule, None, None, message
+        )
+    error = absolute_error(submitted, expected) if reveal else None
     tail = f" Expected {expected!r}." if reveal else ""
     position = first_mismatch(policy, submitted, expected)
     if position is None:
-        message = f"{name} is correct ({policy.rule()}).{tail}"
-        return replace(result, passed=True, points=max_points, message=message)
-    variant = diagnose(policy, name, submitted, expected, variants)
-    if variant is not None:
-        message = f"{name} is wrong: it matches {variant.explanation}."
-    else:
-        message = (
-            f"{name} is wrong: off by about {magnitude(error):.0e}, and it matches none of the "
-            "common mistakes we check for."
+        message = f"{name} is correct ({rule}).{tail}"
+        return ItemResult(
+            name, True, max_points, max_points, submitted, shown, error, rule, None, None, message
         )
-    if isinstance(expected, list):
-        message += _where(name, submitted, expected, position)
-        result = replace(result, first_mismatch=position)
-    return replace(
-        result,
-        diagnosis=None if variant is None else variant.id,
-        message=message + tail,
-    )
+    diagnosis: str | None = None
+    labels: tuple[str, ...] = ()
+    where: int | None = None
+    if feedback == "verdict":
+        message = f"{name} is wrong."
+    elif variant is not None:
+        message = f"{name} is wrong: it matches {variant.explanation}."
+        diagnosis, labels = variant.id, variant.names
+    else:
+        message = f"{name} is wrong, and it matches none of the common mistakes we check for."
+    if feedback != "verdict" and isinstance(expected, list):
+        if len(_listify(submitted)) != len(expected):
+            message += f" It has {len(_listify(submitted))} entries; {len(expected)} are expected."
+        if reveal:
+            unit = "epoch" if name == "loss_history" else "entry"
+            message += f" It first leaves tolerance at {unit} {position} of {len(expected)}."
+            where = position
+    return ItemResult(
+        name, False, 0.0, max_points, submitted, shown, error, rule, diagnosis, where,
+        message + tail, labels,
+    )  # fmt: skip
 
 
 def grade(
@@ -223,14 +347,47 @@ def grade(
     submitted: Mapping[str, Value | None],
     policy: Policy | None = None,
     points: Mapping[str, float] | None = None,
-    variants: Sequence[Variant] = (),
+    variants: Sequence[Variant] | Callable[[], Sequence[Variant]] = (),
     reveal: bool = False,
+    feedback: str = "diagnosis",
+    follows: Callable[[Mapping[str, Value]], Sequence[Variant]] | None = None,
 ) -> Grade:
-    """Grade every expected item: 1 point each and the task's course policy unless given."""
+    """Grade every expected item: 1 point each and the task's default policy unless given.
+
+    ``follows`` gives, from the submission, the right formulas applied to the student's own
+    upstream values: tried on the failed items no wrong version explains.
+
+    ``variants`` may be a function, called only when an item fails (the search costs time).
+    """
     policy = policy or DEFAULT_POLICIES[task]
     weight = (points or {}).get
+    given = {k: v for k, v in submitted.items() if v is not None and k in expected}
+    failed = [k for k, v in given.items() if first_mismatch(policy, v, expected[k]) is not None]
+    diagnoses: dict[str, Variant] = {}
+    if failed and feedback != "verdict":
+        found = variants() if callable(variants) else variants
+        diagnoses = diagnose_items(policy, given, expected, failed, found)
+        left = [name for name in failed if name not in diagnoses]
+        if left and follows is not None:  # item by item: right given the student's own inputs
+            for name in left:
+                for variant in follows(given):
+                    wrong = variant.values.get(name)
+                    if wrong is not None and _close(policy, given[name], wrong, strict=True):
+                        diagnoses[name] = variant
+                        break
+    rule = policy.rule()
     items = tuple(
-        grade_item(name, submitted.get(name), value, policy, weight(name, 1.0), variants, reveal)
+        grade_item(
+            name,
+            submitted.get(name),
+            value,
+            policy,
+            weight(name, 1.0),
+            diagnoses.get(name),
+            reveal,
+            feedback,
+            rule,
+        )
         for name, value in expected.items()
     )
     return Grade(task, policy, items)
@@ -245,11 +402,11 @@ def resolve_policy(
 ) -> Policy:
     """A policy from what was given: the task's course default, with given fields replaced.
 
-    Another kind than the default's takes decimals 6, or rtol 1e-9 and atol 0, unless given.
+    Another kind than the default's (exact, or decimals at 6 unless given) takes no tolerances.
     """
     default = DEFAULT_POLICIES[task]
     if kind is not None and kind != default.kind:
-        default = Policy(kind, decimals=6, rtol=1e-9, atol=0.0)
+        default = Policy(kind, decimals=6, rtol=0.0, atol=0.0)
     return Policy(
         default.kind,
         decimals=default.decimals if decimals is None else decimals,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from service.core.grading import tasks
+from service.core.grading.policy import Variant
 from service.core.training.loop import TrainConfig, TrainResult, run
 
 
@@ -19,32 +20,46 @@ class CountingTrainer:
         return [run(config) for config in configs]
 
 
+class Slot:
+    """A variant runner that counts its jobs."""
+
+    def __init__(self) -> None:
+        self.jobs = 0
+
+    def __call__(self, job: Callable[[], list[Variant]]) -> list[Variant]:
+        self.jobs += 1
+        return job()
+
+
 def test_a_right_history_is_graded_after_training_the_case_only() -> None:
     config = TrainConfig.named("adam", epochs=2)
     history = run(config).loss_history
-    trainer = CountingTrainer()
-    grade = tasks.grade_train(config, {"loss_history": history}, trainer)
+    trainer, slot = CountingTrainer(), Slot()
+    grade = tasks.grade_train(config, {"loss_history": history}, trainer, run_variants=slot)
     assert grade.passed
     assert grade.score == grade.max_score == 1.0
     assert trainer.calls == [["adam"]]
+    assert slot.jobs == 0
 
 
-def test_a_wrong_history_trains_the_wrong_versions_and_names_the_mistake() -> None:
-    config = TrainConfig.named("adam", epochs=2)
-    plan = tasks.training_plan(config)
-    flipped = plan[1]  # the course's Adam with torch's bias correction
-    assert flipped.optimizer.hyper["bias_correction"] is True
-    trainer = CountingTrainer()
-    wrong = run(flipped).loss_history
-    grade = tasks.grade_train(config, {"loss_history": wrong}, trainer)
+def test_a_wrong_history_searches_the_compiled_variants_in_the_slot_and_names_it() -> None:
+    config = TrainConfig.named("momentum", epochs=2)
+    summed = [h * config.rows for h in run(config).loss_history]
+    trainer, slot = CountingTrainer(), Slot()
+    grade = tasks.grade_train(config, {"loss_history": summed}, trainer, run_variants=slot)
     assert not grade.passed
-    assert grade.items[0].diagnosis == "adam_bias_correction_flipped"
-    assert trainer.calls == [["adam"], ["adam"]]
+    assert grade.items[0].labels == ("loss_sum",)
+    assert trainer.calls == [["momentum"]]
+    assert slot.jobs == 1
 
 
-def test_the_plan_lists_the_case_first_and_only_configuration_variants() -> None:
-    assert [c.optimizer.name for c in tasks.training_plan(TrainConfig.named("momentum"))] == [
-        "momentum",
-        "sgd",
-    ]
-    assert len(tasks.training_plan(TrainConfig.named("sgd"))) == 1
+def test_a_short_history_is_graded_on_the_epochs_given() -> None:
+    config = TrainConfig.named("sgd", epochs=3)
+    history = run(config).loss_history[:2]
+    assert tasks.grade_train(config, {"loss_history": history}, CountingTrainer()).passed
+
+
+def test_the_plan_counts_the_case_and_the_search_s_bound() -> None:
+    plan = tasks.training_plan(TrainConfig.named("momentum", epochs=20))
+    assert len(plan) == 1 + 1 + 4  # the case, 13 one-epoch probes (<= 1 run), four full runs
+    assert len(tasks.training_plan(TrainConfig.named("rmsprop"))) == 1

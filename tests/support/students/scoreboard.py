@@ -9,10 +9,11 @@ answer there, and must score full.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from tests.support.students.model import Case, Student
+from tests.support.students.model import Case, Student, TrainCase
 from tests.support.students.oracle import applicable, is_clearly_off, is_off
 
 
@@ -81,3 +82,45 @@ def format_table(rows: dict[str, tuple[int, int]]) -> str:
         share = f" ({100 * count / total:.0f}%)" if total else ""
         lines.append(f"| {name} | {count}/{total}{share} |")
     return "\n".join(lines)
+
+
+def request_for(student: Student, case: Case, submission: dict[str, Any]) -> dict[str, Any]:
+    """The grader's request for an answer, as a platform adapter builds it (README)."""
+    if isinstance(case, TrainCase):
+        body_case: dict[str, Any] = {
+            "optimizer": case.optimizer,
+            **case.hyper,
+            "epochs": case.epochs,
+            "initial_weights": list(case.initial_weights),
+        }
+    else:
+        body_case = {"row": case.row, "w": list(case.w)}
+        if student.task == "gradcheck":
+            body_case |= {"eps": case.eps, "gradients": submission.pop("gradients")}
+    return {"task": student.task, "case": body_case, "submission": submission}
+
+
+def labels_named_in(result: dict[str, Any]) -> set[str]:
+    """The catalogue labels a native grade's diagnoses name."""
+    return {label for item in result.get("items", ()) for label in item.get("labels", ())}
+
+
+def run(
+    grade_batch: Callable[[list[dict[str, Any]]], list[dict[str, Any] | None]],
+    students: Iterable[Student],
+    chunk: int = 200,
+) -> list[Outcome]:
+    """Grade every answer through ``grade_batch`` (request bodies -> native results, None for a
+    refused one) and record the outcomes."""
+    todo = list(answers(students))
+    outcomes: list[Outcome] = []
+    for start in range(0, len(todo), chunk):
+        part = todo[start : start + chunk]
+        bodies = [request_for(a.student, a.case, a.student.submission(a.case)) for a in part]
+        for answer, result in zip(part, grade_batch(bodies), strict=True):
+            if result is None:
+                outcomes.append(Outcome(answer, accepted=False))
+                continue
+            full = result["score"] == result["max_score"]
+            outcomes.append(Outcome(answer, True, full, labels_named_in(result)))
+    return outcomes
