@@ -9,9 +9,9 @@ g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counter
 epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
 Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
 amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
-Each loop has a clipping twin (code + CLIPPED) that runs `clip_step` on g before the update,
-reading its mode and values from the four entries after the family's parameters in p
-(clipping.Clipping.kernel_values); the loops without clipping do not contain it.
+Each update family has a clipping twin of its loop (code + CLIPPED) that runs `clip_step` on g
+before the update, reading its mode and values from the four entries after the family's
+parameters in p (clipping.Clipping.kernel_values); the loops without clipping do not contain it.
 (Over 250 lines: every compiled update beside the loop that inlines it.)
 """
 
@@ -209,6 +209,15 @@ def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
         out[j] = w[j] - clr * (gj / (math.sqrt(total[j]) + eps))
 
 
+@njit(nogil=True, error_model="numpy")
+def _p_norm(g: Any, norm_type: float) -> float:
+    """(sum |g_j|**p) ** (1/p) in index order; called, not inlined: pow's cost dwarfs a call."""
+    total = 0.0
+    for j in range(g.shape[0]):
+        total += abs(g[j]) ** norm_type
+    return float(total ** (1.0 / norm_type))
+
+
 @njit(nogil=True, inline="always")
 def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float) -> None:
     """clipping.Clipping.clip in place, for a gradient g of any length (mode: VALUE|NORM bits)."""
@@ -237,9 +246,7 @@ def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float
             for j in range(n):
                 total += abs(g[j])
         else:
-            for j in range(n):
-                total += abs(g[j]) ** norm_type
-            total = total ** (1.0 / norm_type)
+            total = _p_norm(g, norm_type)
         coef = max_norm / (total + 1e-6)
         # torch multiplies by clamp(coef, max=1.0); g * 1.0 is g bit for bit, so only a coef
         # below 1 (or NaN) needs the multiply. The branch keeps sqrt and / off the critical path
@@ -323,17 +330,19 @@ _LOOPS = tuple(_epochs(update) for update in _UPDATES)
     _rmsprop_epochs,
     _adagrad_epochs,
 ) = _LOOPS
-CLIPPED = len(LOOPS)  # the code of a loop's clipping twin is its own code + CLIPPED
-_CLIPPED_LOOPS = tuple(_epochs(update, _clipped) for update in _UPDATES)
+CLIPPED = len(LOOPS)  # code + CLIPPED: the clipping twin of family loop `code`
+# One twin per update family, not per loop: a fast path's clipped run takes its family's twin,
+# which does the same float operations when the options are off (so the same bits). Twins of
+# the fast paths too would cost their compile time (~5 s each) for a few percent.
 (
-    _vanilla_clipped,
     _sgd_clipped,
     _momentum_clipped,
-    _course_adam_clipped,
     _adam_clipped,
     _rmsprop_clipped,
     _adagrad_clipped,
-) = _CLIPPED_LOOPS
+) = CLIPPED_LOOPS = tuple(
+    _epochs(update, _clipped) for update in (_sgd, _momentum, _adam, _rmsprop, _adagrad)
+)
 
 
 @njit(nogil=True)
@@ -349,16 +358,12 @@ def _train_clipped(
     history: Any,
     counters: Any,
 ) -> bool:
-    """The clipping twin of loop `code` (an index in LOOPS)."""
+    """The clipping twin of family loop `code` (an index in LOOPS)."""
     args = (X, y, orders, epochs, p, w, state, history, counters)
-    if code == VANILLA:
-        return bool(_vanilla_clipped(*args))
     if code == SGD:
         return bool(_sgd_clipped(*args))
     if code == MOMENTUM:
         return bool(_momentum_clipped(*args))
-    if code == COURSE_ADAM:
-        return bool(_course_adam_clipped(*args))
     if code == ADAM:
         return bool(_adam_clipped(*args))
     if code == RMSPROP:
@@ -380,8 +385,8 @@ def train_epochs(
 ) -> bool:
     """Run `epochs` epochs, visiting rows as orders[e] (or orders[0] for all); False if diverged.
 
-    `code` is the loop's index in LOOPS (+ CLIPPED for its clipping twin), `p` its family's
-    parameters (`flatten`, then the clipping's four values for a twin). Updates w, state,
+    `code` is the loop's index in LOOPS (a family's + CLIPPED for its clipping twin), `p` its
+    family's parameters (`flatten`, then the clipping's four values for a twin). Updates w, state,
     history[epoch] and counters in place; on divergence w keeps the last finite weights and
     counters[2] is the epoch in which it happened.
     """

@@ -137,8 +137,9 @@ def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
     loop = optimizer.loop()
     family, values = kernel.FAMILY[loop], optimizer.kernel_values()
     code, p = kernel.CODES[loop], kernel.flatten(family, values)
-    if optimizer.clipping is not None:  # the loop's clipping twin, the clipping after p
-        code, p = code + kernel.CLIPPED, np.append(p, optimizer.clipping.kernel_values())
+    if optimizer.clipping is not None:  # its family's clipping twin, the clipping after p
+        code = kernel.CODES[family] + kernel.CLIPPED
+        p = np.append(p, optimizer.clipping.kernel_values())
     return code, p, kernel.initial_state(family, values)
 
 
