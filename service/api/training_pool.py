@@ -296,4 +296,4 @@ def _advance(run_session: Session) -> tuple[bool, Any]:
 
 def _cost(config: TrainConfig, done: int = 0) -> float:
     """Estimated kernel time of a configuration's steps after the first `done`, in sgd steps."""
-    return (config.steps - done) * config.optimizer.spec.step_cost
+    return (config.steps - done) * config.optimizer.step_cost
