@@ -203,3 +203,28 @@ def test_a_relu_at_its_kink_is_a_kink_not_a_failure(client: Any) -> None:
     assert not any(row["kink"] for row in away["weights"])
     wrong = body | {"w": [0.25, 0.5], "gradients": {"da": 1.0, "db": -1.0}}
     assert client.post("/gradcheck", json=wrong).json()["verdict"] == "fail"
+
+
+def test_a_bad_preset_file_keeps_ready_at_503_and_the_log_names_it(
+    in_process: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    if not in_process:
+        pytest.skip("starts an app of its own")
+    from fastapi.testclient import TestClient
+
+    from service.main import create_app
+    from service.settings import get_settings
+
+    (tmp_path / "good.json").write_text(
+        '{"inputs": ["x"], "weights": ["w"], "nodes": {"y_pred": "w*x"}}'
+    )
+    (tmp_path / "bad.json").write_text('{"inputs": ["x"], "weights": ["w"], "nodes": {"y": 1}}')
+    monkeypatch.setenv("BACKPROP_GRAPHS_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app()) as fresh:
+            assert fresh.get("/ready").status_code == 503
+            assert "good" in {g["name"] for g in fresh.get("/graphs").json()["graphs"]}
+        assert any(str(tmp_path / "bad.json") in r.getMessage() for r in caplog.records)
+    finally:
+        get_settings.cache_clear()
