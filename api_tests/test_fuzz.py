@@ -23,7 +23,15 @@ KEY = "fuzz-key-5b2e"
 FUZZ_SETTINGS = Settings(api_keys=KEY)
 ACCEPTED = range(200, 300)
 # Overflow, a configured limit, or a value another field rules out (the core's invalid-input).
-UNSTATABLE = {"/problems/numerical-overflow", "/problems/limit-exceeded", "/problems/invalid-input"}
+# A graph definition's validity is a grammar the schema cannot state (invalid-graph), and a
+# preset name one the configuration decides (unknown-graph).
+UNSTATABLE = {
+    "/problems/numerical-overflow",
+    "/problems/limit-exceeded",
+    "/problems/invalid-input",
+    "/problems/invalid-graph",
+    "/problems/unknown-graph",
+}
 
 app = create_app()
 app.dependency_overrides[get_settings] = lambda: FUZZ_SETTINGS

@@ -87,7 +87,17 @@ class InvalidGraph(InvalidInput):
         wanted = f"; expected {expected}" if expected is not None else ""
         super().__init__(
             f"{where}{at}: {detail}{wanted}",
-            errors=[{"node": node, "position": position, "expected": expected, "limit": limit}],
+            errors=[
+                {
+                    "loc": "",
+                    "msg": f"{where}{at}: {detail}{wanted}",
+                    "type": "limit_exceeded" if limit is not None else "invalid_graph",
+                    "node": node,
+                    "position": position,
+                    "expected": expected,
+                    "limit": limit,
+                }
+            ],
         )
         self.node, self.position, self.expected, self.limit = node, position, expected, limit
         # where in the definition (a key, an index), when it is not a node's expression
