@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from service.api.schemas.base import COURSE_W, Float, Schema
 from service.core import graph as course_graph
@@ -118,9 +119,14 @@ class Point(Schema):
     def _course_lengths(cls, value: list[float] | None, info: ValidationInfo) -> Any:
         """The course graph's lengths (9 weights, 5 features) are checked here, as before."""
         want = {"w": 9, "x": 5}[str(info.field_name)]
-        if value is not None and _course_named(info.data.get("graph")) and len(value) != want:
-            raise ValueError(f"the course graph takes {want} values, not {len(value)}")
-        return value
+        if value is None or not _course_named(info.data.get("graph")) or len(value) == want:
+            return value
+        short = len(value) < want  # the errors the fixed-length list types gave before
+        raise PydanticCustomError(
+            "too_short" if short else "too_long",
+            f"List should have at {'least' if short else 'most'} {want} items after validation, "
+            f"not {len(value)}",
+        )
 
     def resolve_graph(self) -> Graph:
         """The graph the point names (InvalidGraph / UnknownGraph are 422s)."""
