@@ -35,7 +35,17 @@ from service.api.middleware.metrics import instrument
 from service.api.middleware.query import QueryGuard
 from service.api.middleware.timeouts import BodyTimeout
 from service.api.route_classes import offload
-from service.api.routes import dataset, grading, graph, landing, operations, plots, training
+from service.api.routes import (
+    dataset,
+    grading,
+    graph,
+    graphs,
+    landing,
+    operations,
+    plots,
+    training,
+)
+from service.api.schemas.graph import graphs as graph_registry
 from service.core.dataset import load_dataset
 from service.core.selfcheck import self_check
 from service.settings import get_settings, settings_of
@@ -48,7 +58,7 @@ DESCRIPTION = (
     "computational graph (5 features, 9 weights), exact to the course's reference numbers. "
     "Every error is `application/problem+json` (RFC 9457)."
 )
-ROUTERS = (graph, training, grading, plots, dataset, operations, landing)
+ROUTERS = (graph, graphs, training, grading, plots, dataset, operations, landing)
 
 
 @asynccontextmanager
@@ -58,6 +68,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     failures = self_check()
     if not warm(settings_of(app)).agrees:  # the kernel compiles or loads now, not in a request
         failures.append("compiled kernel")
+    for path, error in graph_registry().errors.items():  # BACKPROP_GRAPHS_DIR's bad files
+        log.error("graph preset %s does not load: %s", path, error)
+        failures.append(f"graph preset {path}")
     if failures:
         log.error("self-check failed for %s; /ready stays 503", failures)
     app.state.ready = not failures

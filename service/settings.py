@@ -12,6 +12,10 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.core.graphs.definition import Limits
+
+_LIMITS = Limits()  # the one home of the graph limits' defaults
+
 
 class Settings(BaseSettings):
     """Limits and switches of one service process."""
@@ -40,6 +44,35 @@ class Settings(BaseSettings):
     )
     numba_cache_dir: str | None = Field(
         None, description="Folder of numba's compiled-kernel cache (sets NUMBA_CACHE_DIR)."
+    )
+    graphs_dir: str | None = Field(
+        None,
+        description="Folder of extra graph presets, one JSON definition per file (stem = name); "
+        "a bad file keeps /ready at 503 and the log names it.",
+    )
+    graph_cache_max_bytes: int = Field(
+        256 * 2**20,
+        ge=2**20,
+        description="Bytes the compiled graphs may take on disk (under the numba cache folder's "
+        "'graphs'); least recently used graphs are evicted beyond it.",
+    )
+    graph_cache_loaded: int = Field(
+        64, ge=1, description="Compiled graphs kept loaded in memory (least recently used go)."
+    )
+    max_graph_nodes: int = Field(_LIMITS.nodes, ge=1, description="Most nodes of a graph.")
+    max_graph_operations: int = Field(
+        _LIMITS.operations, ge=1, description="Most operations of a graph, all nodes together."
+    )
+    max_graph_weights: int = Field(_LIMITS.weights, ge=1, description="Most weights of a graph.")
+    max_graph_inputs: int = Field(_LIMITS.inputs, ge=1, description="Most inputs of a graph.")
+    max_graph_depth: int = Field(
+        _LIMITS.depth, ge=1, le=200, description="Deepest nesting of one expression."
+    )
+    max_graph_expression_length: int = Field(
+        _LIMITS.expression_length, ge=1, description="Longest expression, in characters."
+    )
+    max_graph_exponent: float = Field(
+        _LIMITS.exponent, gt=0, description="Largest |k| of a constant exponent x**k."
     )
     api_keys: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
         (), description="Comma-separated bearer keys; empty leaves the service open."
@@ -73,6 +106,18 @@ class Settings(BaseSettings):
         description="Comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
         "X-Forwarded-Proto are trusted; empty trusts none.",
     )
+
+    def graph_limits(self) -> Limits:
+        """The BACKPROP_MAX_GRAPH_* settings as the definition's Limits."""
+        return Limits(
+            nodes=self.max_graph_nodes,
+            operations=self.max_graph_operations,
+            weights=self.max_graph_weights,
+            inputs=self.max_graph_inputs,
+            depth=self.max_graph_depth,
+            expression_length=self.max_graph_expression_length,
+            exponent=self.max_graph_exponent,
+        )
 
     @field_validator("api_keys", "cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod

@@ -88,15 +88,28 @@ class InvalidGraph(InvalidInput):
         position: int | None = None,
         expected: str | None = None,
         limit: str | None = None,
+        loc: tuple[str | int, ...] = (),
     ) -> None:
         where = f"node '{node}'" if node is not None else "the definition"
         at = f", position {position}" if position is not None else ""
         wanted = f"; expected {expected}" if expected is not None else ""
         super().__init__(
             f"{where}{at}: {detail}{wanted}",
-            errors=[{"node": node, "position": position, "expected": expected, "limit": limit}],
+            errors=[
+                {
+                    "loc": "",
+                    "msg": f"{where}{at}: {detail}{wanted}",
+                    "type": "limit_exceeded" if limit is not None else "invalid_graph",
+                    "node": node,
+                    "position": position,
+                    "expected": expected,
+                    "limit": limit,
+                }
+            ],
         )
         self.node, self.position, self.expected, self.limit = node, position, expected, limit
+        # where in the definition (a key, an index), when it is not a node's expression
+        self.loc = loc or (() if node is None else ("loss",) if node == "loss" else ("nodes", node))
 
 
 class GraphLimitExceeded(InvalidGraph, LimitExceeded):

@@ -25,6 +25,9 @@ from service.api.schemas.graph import (
 )
 from service.core import gradcheck as gc
 from service.core import graph, structure
+from service.core.graphs import evaluate
+from service.core.graphs import gradcheck as graph_check
+from service.core.graphs.registry import is_course
 from service.render import graph_figure
 from service.render.spec import SVG, format_number
 
@@ -40,32 +43,66 @@ DRAWING = image_responses(
 
 @router.post("/forward", summary="Forward pass at one point")
 async def forward(point: Point) -> ForwardResponse:
-    """Compute exp, tanh, sigmoid, y_pred, loss and dy_pred (SPEC §1) at one point.
+    """Compute every reported node, y_pred, loss and dy_pred at one point of the graph (default
+    `course`: exp, tanh, sigmoid, y_pred, loss and dy_pred, SPEC §1).
 
     With `{"w": [0.1]*9, "row": 0}` this gives the course's reference values exactly.
     """
-    x, y = point.resolve()
-    return ForwardResponse.model_validate(graph.forward(x, y, point.w).values())
+    g = point.resolve_graph()
+    x, y = point.at(g)
+    if is_course(g):
+        return ForwardResponse.model_validate(graph.forward(x, y, point.w).values())
+    return ForwardResponse.model_validate(evaluate.forward(g, x, y, point.w).reported())
 
 
 @router.post("/backward", summary="Backward pass (analytic gradients) at one point")
 async def backward(point: Point) -> BackwardResponse:
-    """Run the forward pass, then the chain rule back to dw1..dw9."""
-    x, y = point.resolve()
-    cache = graph.forward(x, y, point.w)
-    gradients = dict(zip(graph.GRADIENT_NAMES, graph.backward(cache), strict=True))
-    return BackwardResponse.model_validate({"forward": cache.values(), "gradients": gradients})
+    """Run the forward pass, then the chain rule back to every weight (`d<weight>`, course:
+    dw1..dw9) and, for graphs other than `course`, every input (`input_gradients`)."""
+    g = point.resolve_graph()
+    x, y = point.at(g)
+    if is_course(g):
+        cache = graph.forward(x, y, point.w)
+        gradients = dict(zip(graph.GRADIENT_NAMES, graph.backward(cache), strict=True))
+        return BackwardResponse.model_validate({"forward": cache.values(), "gradients": gradients})
+    result = evaluate.forward(g, x, y, point.w)
+    grads = evaluate.backward(result)
+    return BackwardResponse.model_validate(
+        {
+            "forward": result.reported(),
+            "gradients": grads.gradients,
+            "input_gradients": grads.input_gradients,
+        }
+    )
 
 
 @router.post("/gradcheck", summary="Check a gradient against central differences")
 async def gradcheck(body: GradCheckRequest) -> GradCheckResponse:
-    """Compare the analytic gradient (or a supplied one) with the numerical gradient (SPEC §4)."""
-    x, y = body.resolve()
-    supplied = None if body.gradients is None else list(body.gradients.model_dump().values())
+    """Compare the analytic gradient (or a supplied one) with the numerical gradient (SPEC §4).
+
+    For graphs other than `course`, each weight also gets its one-sided differences and a
+    `kink` flag: at a kink within eps (relu, abs at 0) the central difference checks nothing,
+    so that weight is left out of `difference` and a check that passes otherwise says `kink`.
+    """
+    g = body.resolve_graph()
+    x, y = body.at(g)
+    thresholds = {"pass_below": gc.PASS_BELOW, "fail_above": gc.FAIL_ABOVE}
+    if not is_course(g):
+        result = graph_check.check(g, x, y, body.w, body.eps, body.supplied(g))
+        return GradCheckResponse.model_validate(
+            {
+                "weights": [asdict(row) for row in result.weights],
+                "difference": result.difference,
+                "verdict": result.verdict,
+                "eps": result.eps,
+                "thresholds": thresholds,
+            }
+        )
+    supplied = body.supplied(g)
     check = gc.check_gradient(x, y, body.w, body.eps, supplied)
     rows = [
-        {"name": f"w{i + 1}", "analytic": g, "numerical": n, "relative_error": r}
-        for i, (g, n, r) in enumerate(
+        {"name": f"w{i + 1}", "analytic": a, "numerical": n, "relative_error": r}
+        for i, (a, n, r) in enumerate(
             zip(check.analytic, check.numerical, check.relative_errors, strict=True)
         )
     ]
@@ -75,7 +112,7 @@ async def gradcheck(body: GradCheckRequest) -> GradCheckResponse:
             "difference": check.difference,
             "verdict": check.verdict,
             "eps": check.eps,
-            "thresholds": {"pass_below": gc.PASS_BELOW, "fail_above": gc.FAIL_ABOVE},
+            "thresholds": thresholds,
         }
     )
 

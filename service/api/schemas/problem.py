@@ -18,6 +18,26 @@ class FieldError(Schema):
     loc: str = Field(description="Where: dotted path into the request, e.g. 'body.w.3'.")
     msg: str = Field(description="What is wrong with it.")
     type: str = Field(description="pydantic's error type, e.g. 'finite_number'.")
+    node: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="A graph definition's node the error is in (graph errors only).",
+    )
+    position: int | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Character position in that node's expression (graph errors only).",
+    )
+    expected: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="What was expected there (graph errors only).",
+    )
+    limit: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="The BACKPROP_MAX_GRAPH_* limit exceeded, e.g. 'nodes' (graph errors).",
+    )
 
 
 class Problem(Schema):

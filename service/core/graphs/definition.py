@@ -85,18 +85,25 @@ def _limit(limit: str, maximum: float, actual: float, node: str | None = None) -
 
 
 def _names(value: Any, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidGraph(f"'{key}' is not a list of names", expected="a list of strings")
-    for name in value:
-        _check_name(name, key)
+    if not isinstance(value, list):
+        raise InvalidGraph(
+            f"'{key}' is not a list of names", expected="a list of strings", loc=(key,)
+        )
+    for i, name in enumerate(value):
+        if not isinstance(name, str):
+            raise InvalidGraph(
+                f"'{key}' is not a list of names", expected="a list of strings", loc=(key, i)
+            )
+        _check_name(name, key, (key, i))
     return tuple(value)
 
 
-def _check_name(name: str, where: str) -> None:
+def _check_name(name: str, where: str, loc: tuple[str | int, ...] = ()) -> None:
     if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
         raise InvalidGraph(
             f"{name[:MAX_NAME_LENGTH]!r} in '{where}' is not a name",
             expected=f"an ASCII identifier of at most {MAX_NAME_LENGTH} characters",
+            loc=loc or (where,),
         )
 
 
@@ -108,17 +115,23 @@ def define(definition: Any, limits: Limits | None = None) -> Graph:
     unknown = sorted(set(definition) - {"inputs", "weights", "nodes", "loss", "summary"})
     if unknown:
         raise InvalidGraph(
-            f"unknown key {unknown[0]!r}"[:200], expected="inputs, weights, nodes, loss, summary"
+            f"unknown key {unknown[0]!r}"[:200],
+            expected="inputs, weights, nodes, loss, summary",
+            loc=(unknown[0][:64],),
         )
     for key in ("inputs", "weights", "nodes"):
         if key not in definition:
-            raise InvalidGraph(f"'{key}' is missing", expected=f"a '{key}' key")
+            raise InvalidGraph(f"'{key}' is missing", expected=f"a '{key}' key", loc=(key,))
     raw_nodes, loss_text = definition["nodes"], definition.get("loss", DEFAULT_LOSS)
     summary = definition.get("summary", "")
     if not isinstance(raw_nodes, dict):
-        raise InvalidGraph("'nodes' is not an object", expected="an object of name: expression")
+        raise InvalidGraph(
+            "'nodes' is not an object", expected="an object of name: expression", loc=("nodes",)
+        )
     if not isinstance(summary, str) or len(summary) > 500:
-        raise InvalidGraph("'summary' is not a short text", expected="a string of <= 500 chars")
+        raise InvalidGraph(
+            "'summary' is not a short text", expected="a string of <= 500 chars", loc=("summary",)
+        )
     for key, limit in (("inputs", limits.inputs), ("weights", limits.weights)):
         if isinstance(definition[key], list):
             _limit(key, limit, len(definition[key]))
@@ -138,7 +151,7 @@ def define(definition: Any, limits: Limits | None = None) -> Graph:
             )
         seen.add(name)
     for name in raw_nodes:
-        _check_name(name, "nodes")
+        _check_name(name, "nodes", ("nodes", name[:MAX_NAME_LENGTH]))
     for name in (*leaves, *raw_nodes):
         if name in RESERVED:
             raise InvalidGraph(

@@ -49,7 +49,7 @@ OPS: dict[str, Op] = {
         ("{g} * {k} * div(1.0, powi({a}, 1.0 - {k}))",),
         ("{k}*{a}**{k1}",),
     ),
-    "pow": Op("pow({a}, {k})", ("{g} * {k} * pow({a}, {k} - 1.0)",), ("{k}*{a}**{k1}",)),
+    "pow": Op("power({a}, {k})", ("{g} * {k} * power({a}, {k} - 1.0)",), ("{k}*{a}**{k1}",)),
     "exp": Op("exp({a})", ("{g} * {out}",), ("{out}",)),
     "log": Op("log({a})", ("div({g}, {a})",), ("1/{a}",)),
     "sqrt": Op("sqrt({a})", ("div({g}, 2.0 * {out})",), ("1/(2*{out})",)),
@@ -82,7 +82,10 @@ def powi(x: float, k: float) -> float:
 
 
 # The helpers in numba: IEEE results (x/0 is inf under error_model="numpy"), same operations.
-PRELUDE = """from math import cos, exp, fabs, log, pow, sin, sqrt, tanh
+# `power` spells out what LLVM does to pow(x, 0.5) with a constant exponent (it becomes
+# fabs(sqrt(x)), correctly rounded, where libm's pow is off by an ulp for ~0.1% of x), so the
+# readable `_power` computes the same; LLVM leaves pow with any other constant exponent alone.
+PRELUDE = """from math import cos, exp, fabs, inf, log, pow, sin, sqrt, tanh
 
 from numba import njit, types
 
@@ -99,6 +102,13 @@ def powi(x, k):
         r = r * x
         k -= 1.0
     return r
+
+
+@njit(nogil=True, error_model="numpy")
+def power(x, k):
+    if k == 0.5:
+        return inf if x == -inf else fabs(sqrt(x))
+    return pow(x, k)
 """
 
 
@@ -138,6 +148,13 @@ def _pow(x: float, k: float) -> float:
         return math.inf if x == 0.0 else math.nan
 
 
+def _power(x: float, k: float) -> float:
+    """x**k for a fractional constant k, as the compiled `power`: k = 0.5 is fabs(sqrt(x))."""
+    if k == 0.5:
+        return math.inf if x == -math.inf else math.fabs(_ieee(math.sqrt, lambda x: NAN)(x))
+    return _pow(x, k)
+
+
 NAN = math.nan
 READABLE_NAMESPACE: dict[str, object] = {
     "exp": _ieee(math.exp, lambda x: NAN),
@@ -147,7 +164,7 @@ READABLE_NAMESPACE: dict[str, object] = {
     "cos": _ieee(math.cos, lambda x: NAN),
     "tanh": math.tanh,
     "fabs": math.fabs,
-    "pow": _pow,
+    "power": _power,
     "div": _div,
     "powi": powi,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -164,3 +165,28 @@ def test_disk_cache_reloads_without_rewriting_and_evicts_least_recently_used(
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert graphs[0].id not in kept
     assert kept == sorted(g.id for g in graphs[1:])
+
+
+def test_half_powers_compiled_equal_readable(cache: GraphCache) -> None:
+    """Regression (hypothesis, 1 ulp): LLVM turns pow(x, 0.5) into sqrt; the readable must too.
+
+    `(2 + x0**2)**0.5` forwards pow(a, 0.5), `(w1 + x1)**1.5` backwards pow(a, 1.5 - 1.0); at
+    these points libm's pow(a, 0.5) is an ulp away from sqrt(a).
+    """
+    graph = define(
+        {
+            "inputs": ["x0", "x1", "x2"],
+            "weights": ["w0", "w1"],
+            "nodes": {"y_pred": "w0*(2 + x0**2)**0.5 + (w1 + x1)**1.5 + x2"},
+            "loss": "y_pred",
+        }
+    )
+    xs = [-0.7945635969221501, 1.938565796015007, 0.20690343895846963]
+    ones = [0.7567359222402006, 0.13804321351176288, 2.6543767170497565]
+    assert all(math.pow(2 + x * x, 0.5) != math.sqrt(2 + x * x) for x in xs)
+    assert all(math.pow(a, 0.5) != math.sqrt(a) for a in ones)
+    samples = [([x, 0.0, 0.25], 0.0, [1.0, a]) for x, a in zip(xs, ones, strict=True)]
+    assert_compiled_equals_readable(cache, graph, samples)
+    result = forward(graph, [xs[0], 0.0, 0.0], 0.0, [1.0, ones[0]])
+    assert result.loss == math.sqrt(2 + xs[0] * xs[0]) + math.pow(ones[0], 1.5)
+    assert backward(result).gradients["dw1"] == 1.5 * math.sqrt(ones[0])
