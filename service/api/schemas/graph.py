@@ -240,8 +240,8 @@ class GradCheckRequest(Point):
     def _course_gradient_names(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         """The course graph's gradient is exactly dw1..dw9, each error located as before."""
         model = handler(data)
-        if _course_named(model.graph) and model.gradients is not None:
-            given = dict(model.gradients.__pydantic_extra__)
+        if _course_named(model.graph) and isinstance(model.gradients, Gradients):
+            given = dict(model.gradients.__pydantic_extra__ or {})
             try:
                 CourseGradients.model_validate(given)
             except ValidationError as error:
