@@ -198,6 +198,13 @@ def state_limits(schemas: JsonObject, settings: Settings) -> None:
             schemas[name]["properties"][field][keyword] = getattr(settings, setting)
 
 
+def _flat(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every route, those of included routers too (FastAPI keeps them in `original_router`)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _flat(inner.routes) if inner is not None else (route,)
+
+
 def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] = ()) -> JsonObject:
     """The document with what the models cannot say (see the module docstring)."""
     components = spec.setdefault("components", {})
@@ -214,7 +221,7 @@ def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] =
         components.setdefault("securitySchemes", {})[SCHEME] = BEARER
     training = {
         (route.path, method.lower())
-        for route in routes
+        for route in _flat(routes)
         if isinstance(route, OffloadRoute)
         for method in route.methods or ()
     }
