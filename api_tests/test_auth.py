@@ -75,8 +75,17 @@ def test_probes_metrics_and_docs_need_no_key(client: Any, path: str) -> None:
 
 
 @pytest.mark.usefixtures("keys")
-def test_unknown_paths_need_a_key_too(client: Any) -> None:
-    assert_problem(client.get("/no-such-thing"), 401, "unauthorized")
+@pytest.mark.parametrize("path", ["/no-such-thing", "/static/x.js", "/static/", "/docs/x"])
+def test_unknown_paths_need_a_key_too(client: Any, path: str) -> None:
+    assert_problem(client.get(path), 401, "unauthorized")
+
+
+@pytest.mark.usefixtures("keys")
+def test_the_docs_assets_need_no_key(client: Any) -> None:
+    html = client.get("/docs").text
+    asset = html.split('src="', 1)[1].split('"', 1)[0]
+    assert asset.startswith("/static-offline-docs/")
+    assert client.get(asset).status_code == 200
 
 
 def test_keys_are_compared_with_every_configured_key_in_constant_time(
@@ -126,8 +135,13 @@ def test_without_keys_the_service_is_open_and_the_log_says_so(
     assert any("BACKPROP_API_KEYS" in r.getMessage() for r in caplog.records)
 
 
-def test_the_openapi_declares_the_bearer_scheme_on_protected_operations(client: Any) -> None:
-    spec = client.get("/openapi.json").json()
+def test_a_keyed_app_declares_the_bearer_scheme_on_protected_operations_only() -> None:
+    from service.main import create_app
+    from service.settings import Settings, get_settings
+
+    keyed = create_app()
+    keyed.dependency_overrides[get_settings] = lambda: Settings(api_keys=KEYS)
+    spec = keyed.openapi()
     assert spec["components"]["securitySchemes"]["bearer"] == {
         "type": "http",
         "scheme": "bearer",
@@ -136,6 +150,21 @@ def test_the_openapi_declares_the_bearer_scheme_on_protected_operations(client: 
     assert spec["paths"]["/forward"]["post"]["security"] == [{"bearer": []}]
     assert "401" in spec["paths"]["/forward"]["post"]["responses"]
     assert "security" not in spec["paths"]["/health"]["get"]
+    assert "401" not in spec["paths"]["/health"]["get"]["responses"]
+
+
+def test_an_open_app_declares_no_security() -> None:
+    from service.main import create_app
+    from service.settings import Settings, get_settings
+
+    open_app = create_app()
+    open_app.dependency_overrides[get_settings] = lambda: Settings(api_keys="")
+    spec = open_app.openapi()
+    assert "securitySchemes" not in spec["components"]
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            assert "security" not in operation
+            assert "401" not in operation["responses"]
 
 
 def test_cors_is_off_by_default(client: Any) -> None:

@@ -59,6 +59,33 @@ def test_nesting_just_under_the_parser_limit_is_refused_cleanly(client: Any) -> 
     assert_healthy(client)
 
 
+@pytest.mark.parametrize("top", [False, True], ids=["in-a-field", "the-whole-body"])
+def test_nesting_gets_one_answer_per_route_at_every_depth_up_to_the_limit(
+    client: Any, top: bool
+) -> None:
+    for op in post_operations(client):
+        kinds = set()
+        for levels in (5, 300, 990, 1023, 1024 - (not top)):
+            inner = b"[" * levels + b"0.1" + b"]" * levels
+            body = inner if top else b'{"w": ' + inner + b"}"
+            kinds.add(assert_problem(client.post(op.path, content=body, headers=JSON), 422)["type"])
+        assert kinds == {"/problems/validation"}, (op.path, kinds)
+        for levels in (1025, 2000):
+            body = b"[" * levels + b"NaN" + b"]" * levels
+            problem = assert_problem(client.post(op.path, content=body, headers=JSON), 400)
+            assert problem["type"] == "/problems/malformed-json", op.path
+    assert_healthy(client)
+
+
+@pytest.mark.parametrize("text", ['"\\ud800"', '"a\\udfff"', '"\\udc00\\ud800"'])
+def test_a_lone_surrogate_is_malformed_json_on_every_route(client: Any, text: str) -> None:
+    for op in post_operations(client):
+        body = '{"w": [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], "label": ' + text + "}"
+        response = client.post(op.path, content=body.encode(), headers=JSON)
+        assert_problem(response, 400, "malformed-json")
+    assert_healthy(client)
+
+
 def test_a_key_twice_in_one_object_is_a_400(client: Any) -> None:
     for op in post_operations(client):
         example = op.example if isinstance(op.example, dict) and op.example else {"w": COURSE_W}

@@ -76,3 +76,23 @@ def test_point_examples_reproduce_the_course_point(client: Any, path: str) -> No
     example = dict(_examples(client))[path]
     assert example["w"] == [0.1] * 9
     assert example["row"] == 0
+
+
+def test_the_document_states_the_apps_limits_statuses_and_optimizer_branches() -> None:
+    from service.core.training import registry
+    from service.main import create_app
+    from service.settings import Settings, get_settings
+
+    app = create_app()
+    app.dependency_overrides[get_settings] = lambda: Settings(max_epochs=7, max_dataset_rows=9)
+    spec = app.openapi()
+    schemas = spec["components"]["schemas"]
+    assert schemas["TrainRequest"]["properties"]["epochs"]["maximum"] == 7
+    assert schemas["CustomData"]["properties"]["X"]["maxItems"] == 9
+    (branches,) = [rule["oneOf"] for rule in schemas["TrainRequest"]["allOf"] if "oneOf" in rule]
+    assert [b["properties"]["optimizer"]["const"] for b in branches] == list(registry.NAMES)
+    assert "oneOf" in schemas["Point"]["allOf"][0]
+    for path in ("/train", "/train/batch", "/compare", "/grade", "/train/plot"):
+        responses = spec["paths"][path]["post"]["responses"]
+        assert {"400", "408", "413", "415", "422", "503"} <= responses.keys(), path
+    assert "503" not in spec["paths"]["/forward"]["post"]["responses"]

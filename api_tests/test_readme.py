@@ -118,3 +118,22 @@ def test_a_readme_example_answers_as_shown(client: Any, example: Example) -> Non
         assert json.loads(printed) == json.loads(example.output)
     else:
         assert printed == example.output
+
+
+def _family(cls: type) -> list[type]:
+    return [cls, *(c for sub in cls.__subclasses__() for c in _family(sub))]
+
+
+def test_the_error_table_lists_every_problem_of_the_error_family_with_its_status() -> None:
+    import re
+
+    from service.core.errors import BackpropError
+
+    rows = re.findall(r"^\| ([0-9, ]+) \| ([^|]+) \|", README.read_text(), re.MULTILINE)
+    table = {
+        slug: status for status, slugs in rows for slug in re.findall(r"`(/problems/[^`]+)`", slugs)
+    }
+    for error in _family(BackpropError)[1:]:  # the base is never raised as such
+        slug = f"/problems/{error.slug}"
+        assert slug in table, f"README's error table lacks {slug}"
+        assert str(error.status) in table[slug], (slug, table[slug])

@@ -10,12 +10,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.remote.webdriver import WebDriver
+
+if TYPE_CHECKING:  # selenium is imported by the `browser` fixture, which skips without it
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 BASE_URL = os.environ.get("API_BASE_URL")
 PORTS = range(18400, 18500)
@@ -66,7 +67,15 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    """Debian's headless Chromium driven by its chromedriver, with a fresh profile."""
+    """Debian's headless Chromium driven by its chromedriver, with a fresh profile.
+
+    Skips the test, saying why, when selenium, chromium or chromedriver is missing.
+    """
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as missing:
+        pytest.skip(f"selenium is not importable ({missing}); pip install -e '.[test]'")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     chromedriver = shutil.which("chromedriver")
     if not (chromium and chromedriver):

@@ -1,22 +1,44 @@
-"""The OpenAPI document as the service really answers: problem+json errors and bearer security.
+"""The OpenAPI document as this app really answers, built once per app from its settings.
 
-Tested by api_tests/test_openapi.py and api_tests/test_fuzz.py.
+What the pydantic models cannot say is added here, to the document FastAPI generates:
+- security (bearer) only when BACKPROP_API_KEYS is set, with its 401 (an open server declares none);
+- every status a route can answer, each with the problem schema: 400/413/415/408 on a body, 422,
+  401 when keyed, 503 `overloaded` on the routes that train (the offload routes, whose bodies can
+  carry a dataset: training, plots, grading);
+- the configured limits (`LIMITS`: maxItems, maximum), read from the app's settings;
+- the cross-field rules JSON Schema can state (`RULES`): `row` versus `x` and `y`; `standardize`
+  needs `data`; hyperparameters of another optimizer (a `oneOf` on `optimizer`, one branch per
+  spec of core.training.registry); a gradcheck submission needs one of its fields; a policy's
+  fields belong to its kind; `points` names the task's items (core.grading.tasks.ITEMS).
+The models' validators stay the executable form of these rules; api_tests/test_fuzz.py checks
+that the two agree (schemathesis: schema-valid requests accepted, others refused).
+
+Over 250 lines: each stated rule sits beside its reason. Tested by api_tests/test_openapi.py and
+api_tests/test_fuzz.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute
 
 from service.api.middleware.auth import SCHEME, is_public
+from service.api.route_classes.offload import OffloadRoute
 from service.api.schemas.problem import PROBLEM, Problem
+from service.core.grading.tasks import ITEMS
+from service.core.training import registry
+from service.settings import Settings, settings_of
 
+JsonObject = dict[str, Any]
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # What the ASGI layers and the error handler add to every operation they apply to.
 BODY_ERRORS = {
-    "400": "Malformed JSON: bad syntax, invalid UTF-8, NaN/Infinity, a number beyond float64, "
-    "nesting deeper than 1024, or a key twice in one object.",
+    "400": "Malformed JSON: bad syntax, invalid UTF-8 or a lone surrogate, NaN/Infinity, a number "
+    "beyond float64, nesting deeper than the limit, or a key twice in one object.",
+    "408": "The body did not arrive within BACKPROP_REQUEST_TIMEOUT_S.",
     "413": "The body is larger than BACKPROP_MAX_BODY_BYTES.",
     "415": "The body is not JSON (Content-Type must be application/json).",
 }
@@ -24,21 +46,167 @@ INVALID = (
     "Invalid request: a field fails validation, the graph overflows float64 at a named node, "
     "or the work asked for exceeds a configured limit."
 )
-UNAUTHORIZED = "Missing or unknown bearer key (only when BACKPROP_API_KEYS is set)."
+OVERLOADED = (
+    "Every training slot is busy and the waiting line is full (BACKPROP_MAX_QUEUED_TRAININGS); "
+    "retry after the Retry-After header's seconds."
+)
+UNAUTHORIZED = "Missing or unknown bearer key."
 BEARER = {
     "type": "http",
     "scheme": "bearer",
-    "description": "One of the keys in BACKPROP_API_KEYS, when the deployment sets any; "
-    "health, readiness, metrics and the docs need none.",
+    "description": "One of the keys in BACKPROP_API_KEYS; health, readiness, metrics and the "
+    "docs need none.",
 }
+# (schema, field, JSON Schema keyword, the setting it comes from): the configured limits.
+LIMITS = (
+    ("CustomData", "X", "maxItems", "max_dataset_rows"),
+    ("CustomData", "y", "maxItems", "max_dataset_rows"),
+    ("TrainRequest", "epochs", "maximum", "max_epochs"),
+    ("CompareRequest", "epochs", "maximum", "max_epochs"),
+    ("GradeBatchRequest", "items", "maxItems", "max_grade_batch"),
+)
+NULL = {"type": "null"}
+NOT_NULL = {"not": NULL}
 
 
-def _problem(description: str) -> dict[str, Any]:
+def _problem(description: str) -> JsonObject:
     return {"description": description, "content": {PROBLEM: {"schema": PROBLEM_REF}}}
 
 
-def annotate(spec: dict[str, Any]) -> dict[str, Any]:
-    """Document the problem+json errors and the bearer scheme on every operation they concern."""
+# ---- cross-field rules, each a function of one component schema returning subschemas to allOf
+
+
+def one_source(schema: JsonObject) -> list[JsonObject]:
+    """A point is `row`, or `x` and `y` (schemas.graph.Point._one_source)."""
+    if not {"row", "x", "y"} <= schema.get("properties", {}).keys():
+        return []
+    row = {"required": ["row"], "properties": {"row": NOT_NULL, "x": NULL, "y": NULL}}
+    xy = {"required": ["x", "y"], "properties": {"row": NULL, "x": NOT_NULL, "y": NOT_NULL}}
+    return [{"oneOf": [row, xy]}]
+
+
+def standardize_needs_data(schema: JsonObject) -> list[JsonObject]:
+    """`standardize: true` only with custom `data` (schemas.training.RunSettings)."""
+    if not {"standardize", "data"} <= schema.get("properties", {}).keys():
+        return []
+    off = {"properties": {"standardize": {"const": False}}}
+    return [{"anyOf": [off, {"required": ["data"], "properties": {"data": NOT_NULL}}]}]
+
+
+# The specs' `check` rules that JSON Schema can state, by optimizer (registry._nesterov_...).
+SPEC_CHECKS: dict[str, JsonObject] = {
+    "sgd": {
+        "anyOf": [
+            {"properties": {"nesterov": {"enum": [False, None]}}},
+            {
+                "required": ["momentum"],
+                "properties": {
+                    "momentum": {"type": "number", "exclusiveMinimum": 0},
+                    "dampening": {"enum": [0, None]},
+                },
+            },
+        ]
+    }
+}
+
+
+def optimizer_branches(schema: JsonObject) -> list[JsonObject]:
+    """One branch per optimizer spec: its name, and null for every other one's hyperparameter."""
+    properties = schema.get("properties", {})
+    if "optimizer" not in properties or not set(registry.HYPERPARAMETERS) <= properties.keys():
+        return []
+    default = properties["optimizer"].get("default")
+    branches = []
+    for name, spec in registry.SPECS.items():
+        foreign = {h: NULL for h in registry.HYPERPARAMETERS if h not in spec.defaults}
+        branch: JsonObject = {
+            "title": name,
+            "properties": {"optimizer": {"const": name}, **foreign},
+        }
+        if name != default:
+            branch["required"] = ["optimizer"]
+        if name in SPEC_CHECKS:
+            branch["allOf"] = [SPEC_CHECKS[name]]
+        branches.append(branch)
+    return [{"oneOf": branches}]
+
+
+def submits_something(schema: JsonObject) -> list[JsonObject]:
+    """A gradcheck submission names at least one of its fields (GradcheckSubmission)."""
+    if schema.get("title") != "GradcheckSubmission":
+        return []
+    fields = sorted(schema.get("properties", {}))
+    return [{"anyOf": [{"required": [f], "properties": {f: NOT_NULL}} for f in fields]}]
+
+
+# Which of a policy's fields each kind takes (schemas.grading.PolicySpec._fields_of_kind).
+POLICY_FIELDS = {"exact": (), "decimals": ("decimals",), "relabs": ("rtol", "atol")}
+
+
+def policy_fields(schema: JsonObject) -> list[JsonObject]:
+    """A policy's optional fields belong to its kind."""
+    if schema.get("title") != "PolicySpec":
+        return []
+    every = {f for fields in POLICY_FIELDS.values() for f in fields}
+    branches = [
+        {
+            "properties": {
+                "kind": {"const": kind},
+                **dict.fromkeys(sorted(every - set(own)), NULL),
+            }
+        }
+        for kind, own in POLICY_FIELDS.items()
+    ]
+    return [{"oneOf": branches}]
+
+
+def task_items(schema: JsonObject) -> list[JsonObject]:
+    """`points` of a grade request names items of its task (GradeOptions._known_items)."""
+    properties = schema.get("properties", {})
+    task = properties.get("task", {}).get("const")
+    points = properties.get("points", {})
+    if task not in ITEMS:
+        return []
+    for alternative in points.get("anyOf", []):
+        if alternative.get("type") == "object":
+            alternative["propertyNames"] = {"enum": list(ITEMS[task])}
+    return []
+
+
+RULES: tuple[Callable[[JsonObject], list[JsonObject]], ...] = (
+    one_source,
+    standardize_needs_data,
+    optimizer_branches,
+    submits_something,
+    policy_fields,
+    task_items,
+)
+
+
+def state_rules(schemas: JsonObject) -> None:
+    """Add every cross-field rule to the component schemas it concerns."""
+    for schema in schemas.values():
+        extra = [sub for rule in RULES for sub in rule(schema)]
+        if extra:
+            schema.setdefault("allOf", []).extend(extra)
+
+
+def state_limits(schemas: JsonObject, settings: Settings) -> None:
+    """The configured limits, as the keywords of the fields they bound."""
+    for name, field, keyword, setting in LIMITS:
+        if name in schemas:
+            schemas[name]["properties"][field][keyword] = getattr(settings, setting)
+
+
+def _flat(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every route, those of included routers too (FastAPI keeps them in `original_router`)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _flat(inner.routes) if inner is not None else (route,)
+
+
+def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] = ()) -> JsonObject:
+    """The document with what the models cannot say (see the module docstring)."""
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -46,16 +214,28 @@ def annotate(spec: dict[str, Any]) -> dict[str, Any]:
     schemas["Problem"] = problem_schema
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
-    components.setdefault("securitySchemes", {})[SCHEME] = BEARER
+    state_limits(schemas, settings)
+    state_rules(schemas)
+    keyed = bool(settings.api_keys)
+    if keyed:
+        components.setdefault("securitySchemes", {})[SCHEME] = BEARER
+    training = {
+        (route.path, method.lower())
+        for route in _flat(routes)
+        if isinstance(route, OffloadRoute)
+        for method in route.methods or ()
+    }
     for path, operations in spec.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = _problem(INVALID)
             if "requestBody" in operation:
                 for status, description in BODY_ERRORS.items():
                     responses.setdefault(status, _problem(description))
-            if not is_public(path):
+            if (path, method) in training:
+                responses.setdefault("503", _problem(OVERLOADED))
+            if keyed and not is_public(path):
                 operation["security"] = [{SCHEME: []}]
                 responses.setdefault("401", _problem(UNAUTHORIZED))
     return spec
@@ -68,12 +248,12 @@ def allowed(app: FastAPI, path: str) -> str | None:
 
 
 def install(app: FastAPI) -> None:
-    """Make `app.openapi()` return the annotated document (built once, then cached)."""
+    """Make `app.openapi()` return the annotated document (built once, from the app's settings)."""
     build = app.openapi
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JsonObject:
         if not app.openapi_schema:
-            app.openapi_schema = annotate(build())
+            app.openapi_schema = annotate(build(), settings_of(app), app.routes)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

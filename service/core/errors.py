@@ -28,6 +28,21 @@ class BackpropError(Exception):
         self.headers = headers or {}
 
 
+class MalformedJson(BackpropError):
+    """The body is not one JSON document: syntax, encoding, nesting or a key twice."""
+
+    status = 400
+    title = "Malformed JSON"
+    slug = "malformed-json"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The body is not valid JSON: {reason}.")
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses the offload child's process boundary
+        return (type(self), (self.reason,))
+
+
 class InvalidInput(BackpropError):
     """The request is well-formed JSON but its values cannot be used."""
 

@@ -33,7 +33,8 @@ PUBLIC_PATHS = frozenset(
         "/favicon.ico",
     }
 )
-PUBLIC_PREFIXES = ("/static/", "/static-offline-docs/")
+# The docs' assets, the one mount of the app (an unknown path elsewhere needs a key: 401).
+PUBLIC_PREFIXES = ("/static-offline-docs/",)
 SCHEME = "bearer"
 
 

@@ -1,84 +1,25 @@
-"""Request bodies: at most BACKPROP_MAX_BODY_BYTES, JSON only, parseable, no duplicate keys.
+"""Request bodies: at most BACKPROP_MAX_BODY_BYTES, and JSON only.
 
 `BodyGuard` is pure ASGI middleware. A declared Content-Length over the limit is refused at
 once; a streamed body is counted as it arrives and refused the moment it passes the limit, so
-neither is read to the end. A body within the limit must parse as UTF-8 JSON (orjson, or
-Python's parser for what orjson refuses) without a key repeated in one object; anything else is
-a 400 here, before FastAPI's parser (which would take the last duplicate and turn deep nesting
-into a RecursionError). NaN, Infinity and 1e309 do parse: the strict schemas then reject them
-with a 422 naming the field. The body then reaches the app unchanged.
+neither is read to the end. A body within the limit must say it is JSON (415 otherwise); it
+then reaches the app unchanged, and is parsed once there by the route, by the JSON rules of
+route_classes/json_text.py (400 malformed-json for what they refuse).
 
 Tested by api_tests/test_hostile.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from typing import Any
-
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import send_problem
 from service.api.route_classes.json_body import is_json
 from service.settings import settings_of
 
-_QUOTED = re.compile(rb'"([^"]*)"(\s*:)?')
-
-
-class MalformedJson(ValueError):
-    """The body is not one JSON document without duplicate keys."""
-
 
 class _Disconnected(Exception):
     """The client went away while sending the body."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    value = dict(pairs)
-    if len(value) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise MalformedJson(f"the key {key[:40]!r} appears twice in one object")
-            seen.add(key)
-    return value
-
-
-def _loads_exactly(body: bytes) -> Any:
-    """Python's parser: slower, but it sees duplicate keys and takes NaN, Infinity and 1e309."""
-    try:
-        return json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except MalformedJson:
-        raise
-    except UnicodeDecodeError:
-        raise MalformedJson("it is not valid UTF-8") from None
-    except RecursionError:
-        raise MalformedJson("it is nested too deeply") from None
-    except ValueError as exc:
-        raise MalformedJson(str(exc)) from None
-
-
-def _check_keys(body: bytes) -> None:
-    """Raise MalformedJson on a key repeated within one object."""
-    if b"\\" not in body:
-        # Without escapes every '"' delimits a string, so this lists each key as written.
-        keys = [key for key, colon in _QUOTED.findall(body) if colon]
-        if len(keys) == len(set(keys)):
-            return
-    _loads_exactly(body)  # exact, and only when a duplicate is possible
-
-
-def loads(body: bytes) -> Any:
-    """Parse a body, or raise MalformedJson saying why (never quoting the body)."""
-    try:
-        value = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        # NaN, Infinity and 1e309 parse here, so the schema rejects them naming the field.
-        return _loads_exactly(body)
-    _check_keys(body)
-    return value
 
 
 def _is_json(content_type: bytes) -> bool:
@@ -87,7 +28,7 @@ def _is_json(content_type: bytes) -> bool:
 
 
 class BodyGuard:
-    """Refuse bodies that are too large (413), not JSON (415) or malformed JSON (400)."""
+    """Refuse bodies that are too large (413) or not JSON (415)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -119,14 +60,8 @@ class BodyGuard:
             return  # nobody is left to answer
         if body is None:
             return await _too_large(send, limit)
-        if body:
-            if not _is_json(content_type):
-                return await _not_json(send)
-            try:
-                loads(body)
-            except MalformedJson as exc:
-                detail = f"The body is not valid JSON: {exc}."
-                return await send_problem(send, 400, "Malformed JSON", detail, "malformed-json")
+        if body and not _is_json(content_type):
+            return await _not_json(send)
         await self.app(scope, _replay(body, receive), send)
 
 

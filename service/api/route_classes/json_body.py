@@ -1,12 +1,13 @@
 """A cheap request path for routes that take one JSON body model and return one response model.
 
 FastAPI's generic handler parses the body with `json.loads`, solves dependencies, validates the
-dict, then validates the returned model again and encodes it. For a route whose only parameter
-is a pydantic model, `JsonBodyRoute` validates the raw bytes directly (`model_validate_json`)
-and writes the returned model with its own serializer. The OpenAPI document is built from the
-same signature (request schema, example, response schema, 422), and a validation failure raises
-the same RequestValidationError, so the problem+json error is the one FastAPI's path gives.
-Any other route falls back to FastAPI's handler.
+dict, then validates the returned model again and encodes it. For a route whose only parameter is a
+pydantic model, `JsonBodyRoute` validates the body parsed once by the JSON rules
+(json_text.request_json) and writes the returned model with its own serializer. Any other route
+gets FastAPI's handler, handed the same parsed body (`with_parsed_body`). The OpenAPI document is
+built from the same signature (request schema, example, response schema, 422), and a validation
+failure raises the same RequestValidationError, so the problem+json error is the one FastAPI's path
+gives.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+
+from service.api.route_classes.json_text import request_json
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -54,7 +57,7 @@ class JsonBodyRoute(APIRoute):
         """The cheap handler when the endpoint has the shape it needs, else FastAPI's."""
         models = _models(self.endpoint)
         if models is None or self.dependant.dependencies:
-            return super().get_route_handler()
+            return with_parsed_body(super().get_route_handler())
         body_model, response_model = models
         endpoint = self.endpoint
         status_code = self.status_code or 200
@@ -67,7 +70,7 @@ class JsonBodyRoute(APIRoute):
                 raise RequestValidationError([{**missing, "input": None}])
             try:
                 if is_json(request.headers.get("content-type")):
-                    body = body_model.model_validate_json(raw)
+                    body = body_model.model_validate(await request_json(request))
                 else:  # FastAPI validates the bytes themselves, which a model refuses
                     body = body_model.model_validate(raw, from_attributes=True)
             except ValidationError as exc:
@@ -80,3 +83,14 @@ class JsonBodyRoute(APIRoute):
             )
 
         return handler
+
+
+def with_parsed_body(handler: Handler) -> Handler:
+    """FastAPI's `handler`, given a JSON body parsed by the JSON rules instead of `json.loads`."""
+
+    async def parsed(request: Request) -> Response:
+        if is_json(request.headers.get("content-type")) and await request.body():
+            await request_json(request)  # FastAPI's handler takes request.json() as it is
+        return await handler(request)
+
+    return parsed

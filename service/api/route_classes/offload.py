@@ -1,20 +1,19 @@
 """Large JSON bodies are parsed and validated in a child process, not on the event loop.
 
 Parsing a custom dataset of 200,000 rows (5.5 MiB) makes a million Python floats, and pydantic
-holds the GIL while it validates them: about a second in which no other request of the process
-is answered. Above BACKPROP_PARSE_IN_CHILD_ABOVE_BYTES an `OffloadRoute` hands the raw body to
-one child process, which parses it as FastAPI would (`json.loads`, then the route's model, so the
-errors are the same) and returns the model with each custom dataset as numpy arrays (which cross
-the process boundary as plain bytes). The route then runs FastAPI's own handler, which takes the
-model as already parsed. If the child fails (e.g. it cannot start: multiprocessing's spawn
-re-imports the server's __main__ script, which must be importable), this request and the later
-ones take FastAPI's path.
+holds the GIL while it validates them: about a second in which no other request of the process is
+answered. Above BACKPROP_PARSE_IN_CHILD_ABOVE_BYTES an `OffloadRoute` hands the raw body to one
+child process, which parses it by the same JSON rules (json_text.loads) and validates it with the
+route's model as FastAPI would (so the errors are the same), and returns the model with each custom
+dataset as numpy arrays (which cross the process boundary as plain bytes), or raises MalformedJson
+as the server would. The route then runs FastAPI's own handler, which takes the model as already
+parsed. If the child fails (e.g. it cannot start: multiprocessing's spawn re-imports the server's
+__main__ script, which must be importable), this request and the later ones take FastAPI's path.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
@@ -33,8 +32,10 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.api.route_classes.json_body import is_json
+from service.api.route_classes.json_body import is_json, with_parsed_body
+from service.api.route_classes.json_text import loads
 from service.api.schemas.training import CustomData
+from service.core.errors import MalformedJson
 from service.settings import settings_of
 
 log = logging.getLogger(__name__)
@@ -87,12 +88,9 @@ def adapter(body: Body) -> TypeAdapter[Any]:
 
 
 def parse(body: Body, raw: bytes) -> Parsed:
-    """In the child: the body as FastAPI parses it, datasets as arrays; or the errors it reports."""
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        error = {"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error"}
-        return None, [error]
+    """In the child: the body parsed by the JSON rules and validated as FastAPI validates it,
+    datasets as arrays; or the errors it reports (MalformedJson is raised, and crosses back)."""
+    data = loads(raw)
     try:  # as FastAPI validates a body
         value = adapter(body).validate_python(data, from_attributes=True)
     except ValidationError as exc:
@@ -138,6 +136,8 @@ async def parsed_in_child(body: Body, raw: bytes) -> BaseModel | None:
         return None
     try:
         value, errors = await asyncio.get_running_loop().run_in_executor(pool(), parse, body, raw)
+    except MalformedJson:
+        raise
     except Exception as exc:  # e.g. the child could not start: FastAPI's path answers from now on
         log.exception("the child process failed; large bodies are parsed in this process from now")
         FAILURES.append(repr(exc))
@@ -156,7 +156,7 @@ class OffloadRoute(APIRoute):
         handler = super().get_route_handler()
         body = body_type(self)
         if body is None:
-            return handler
+            return with_parsed_body(handler)
 
         async def offloaded(request: Request) -> Response:
             raw = await request.body()  # FastAPI's handler reads it again from the cache
@@ -165,6 +165,7 @@ class OffloadRoute(APIRoute):
                 value = await parsed_in_child(body, raw)
                 if value is not None:
                     request._json = value  # Request.json() answers this; FastAPI takes it as is
-            return await handler(request)
+            return await parsed_here(request)
 
+        parsed_here = with_parsed_body(handler)
         return offloaded
