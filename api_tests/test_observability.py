@@ -206,3 +206,16 @@ def test_an_unexpected_error_is_a_500_problem_that_still_carries_the_request_id(
     assert "3.14159" not in response.text
     (line,) = [r for r in caplog.records if r.name == "service.access"]
     assert line.fields["status"] == 500  # type: ignore[attr-defined]
+
+
+def test_headers_over_64_kib_that_reach_the_app_get_a_431_problem(
+    client: Any, in_process: bool
+) -> None:
+    if not in_process:
+        pytest.skip("a live server's own cap, or a proxy's, answers before the app")
+    # The server caps most such requests itself; one read can still carry a whole 100 KiB
+    # block past it (api_tests/test_slow_clients.py), and the app then answers the same status.
+    response = client.get("/health", headers={"X-Big": "a" * (100 * 1024)})
+    assert response.status_code == 431
+    assert response.json()["type"] == "/problems/headers-too-large"
+    assert response.headers["x-request-id"]

@@ -35,9 +35,8 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 from granian.utils.proxies import wrap_asgi_with_proxy_headers
 
-from service.settings import get_settings
+from service.settings import MAX_HEADER_BYTES, get_settings
 
-MAX_HEADER_BYTES = 64 * 1024
 GRACEFUL_SHUTDOWN_S = 60  # a maximal training finishes after SIGTERM (compose waits 75 s)
 APP = "service.cli:proxied_app"
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from service.core.graphs.definition import Limits
 
 _LIMITS = Limits()  # the one home of the graph limits' defaults
+# The request line and headers together, at most (431 beyond): the server's buffer cap
+# (service/cli.py) and the app's own check (service/api/middleware/context.py).
+MAX_HEADER_BYTES = 64 * 1024
 
 
 class Settings(BaseSettings):

@@ -140,3 +140,11 @@ class RequestTimeout(BackpropError):
     status = 408
     title = "Request timeout"
     slug = "request-timeout"
+
+
+class HeadersTooLarge(BackpropError):
+    """The request line and headers over MAX_HEADER_BYTES (service/settings.py)."""
+
+    status = 431
+    title = "Request header fields too large"
+    slug = "headers-too-large"

@@ -1,5 +1,8 @@
 """Every response carries X-Request-ID; every request leaves one JSON access line (pure ASGI).
 
+Headers over MAX_HEADER_BYTES that the server let through (see service/cli.py) get a 431 here,
+before any other layer reads them.
+
 Tested by api_tests/test_observability.py.
 """
 
@@ -13,8 +16,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.core.errors import HeadersTooLarge
 from service.logs import REQUEST_ID
-from service.settings import settings_of
+from service.settings import MAX_HEADER_BYTES, settings_of
 
 log = logging.getLogger("service.access")
 
@@ -62,7 +66,22 @@ class RequestContext:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if (
+                sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+                > MAX_HEADER_BYTES
+            ):
+                from service.api.errors import send_problem  # errors imports this module
+
+                await send_problem(
+                    send_with_id,
+                    HeadersTooLarge.status,
+                    HeadersTooLarge.title,
+                    f"The request's headers are over {MAX_HEADER_BYTES // 1024} KiB.",
+                    HeadersTooLarge.slug,
+                    headers={"Connection": "close"},
+                )
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             if settings_of(scope["app"]).access_log and log.isEnabledFor(logging.INFO):
                 fields = {
