@@ -248,12 +248,17 @@ def allowed(app: FastAPI, path: str) -> str | None:
 
 
 def install(app: FastAPI) -> None:
-    """Make `app.openapi()` return the annotated document (built once, from the app's settings)."""
+    """Make `app.openapi()` return the annotated document, built once per settings object (the
+    app's; a test that overrides the settings gets the document of its own)."""
     build = app.openapi
+    built: list[tuple[Settings, JsonObject]] = []
 
     def openapi() -> JsonObject:
-        if not app.openapi_schema:
-            app.openapi_schema = annotate(build(), settings_of(app), app.routes)
-        return app.openapi_schema
+        settings = settings_of(app)
+        if not built or built[0][0] is not settings:
+            app.openapi_schema = None  # FastAPI's own cache, of the unannotated document
+            built[:] = [(settings, annotate(build(), settings, app.routes))]
+        app.openapi_schema = built[0][1]
+        return built[0][1]
 
     app.openapi = openapi  # type: ignore[method-assign]
