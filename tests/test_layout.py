@@ -62,3 +62,11 @@ def test_every_module_has_a_mirrored_test_or_names_the_test_that_covers_it() -> 
         assert named, f"{relative}: no {mirrored.relative_to(ROOT)}, and no test named"
         for test in named:
             assert (ROOT / test).exists(), f"{relative} names {test}, which does not exist"
+
+
+def test_openapi_examples_are_written_on_the_schemas_only() -> None:
+    """One way to give an example: JSON Schema `examples` on a schema, never on a route."""
+    for path in (ROOT / "service" / "api" / "routes").glob("*.py"):
+        text = path.read_text()
+        assert "openapi_examples" not in text, path
+        assert "examples=" not in text, path

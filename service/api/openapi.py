@@ -205,6 +205,23 @@ def _flat(routes: Iterable[Any]) -> Iterable[Any]:
         yield from _flat(inner.routes) if inner is not None else (route,)
 
 
+def name_examples(body: JsonObject, schemas: JsonObject) -> None:
+    """List a body schema's own examples by name in its media type, for Swagger UI's menu.
+
+    Examples are written once, on the schemas (JSON Schema `examples`); this only names them.
+    """
+    for media in body.get("content", {}).values():
+        schema = media.get("schema", {})
+        if "$ref" in schema:
+            schema = schemas.get(schema["$ref"].rsplit("/", 1)[1], {})
+        examples = schema.get("examples") or []
+        if len(examples) > 1:
+            media["examples"] = {
+                f"{i + 1}. {value.get('task', 'example')}": {"value": value}
+                for i, value in enumerate(examples)
+            }
+
+
 def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] = ()) -> JsonObject:
     """The document with what the models cannot say (see the module docstring)."""
     components = spec.setdefault("components", {})
@@ -231,6 +248,7 @@ def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] =
             if "422" in responses:
                 responses["422"] = _problem(INVALID)
             if "requestBody" in operation:
+                name_examples(operation["requestBody"], schemas)
                 for status, description in BODY_ERRORS.items():
                     responses.setdefault(status, _problem(description))
             if (path, method) in training:

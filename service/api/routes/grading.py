@@ -12,10 +12,10 @@ Tested by api_tests/test_grading.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from anyio import to_thread
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 
@@ -25,7 +25,6 @@ from service.api.deps import SettingsDep
 from service.api.errors import field_errors
 from service.api.grade_formats import GradeResponse, provenance, render
 from service.api.route_classes.offload import OffloadRoute
-from service.api.schemas.base import COURSE_W
 from service.api.schemas.grade_results import BatchEntry, GradeBatchResponse
 from service.api.schemas.grading import (
     GradcheckGrade,
@@ -37,8 +36,6 @@ from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
 from service.core.grading import tasks
 from service.core.grading.policy import Grade
-from service.core.graph import GRADIENT_NAMES
-from service.core.selfcheck import REFERENCE_FORWARD, REFERENCE_GRADIENTS
 from service.core.training.loop import TrainResult
 from service.settings import Settings
 
@@ -46,66 +43,10 @@ from service.settings import Settings
 router = APIRouter(tags=["grading"], route_class=OffloadRoute)
 REQUEST = TypeAdapter[Any](GradeRequest)
 
-ROW0 = {"w": COURSE_W, "row": 0}
-COURSE_FORWARD = dict(REFERENCE_FORWARD)
-COURSE_GRADIENTS = dict(zip(GRADIENT_NAMES, REFERENCE_GRADIENTS, strict=True))
-COURSE_SGD_3_EPOCHS = [0.6971190975160021, 0.34157827684854475, 0.18041209251675192]
-
-
-def _example(summary: str, value: dict[str, Any]) -> dict[str, Any]:
-    return {"summary": summary, "value": value}
-
-
-EXAMPLES = {
-    "forward": _example(
-        "Forward at the course's point, the course's values: full score",
-        {"task": "forward", "case": ROW0, "submission": COURSE_FORWARD},
-    ),
-    "forward_wrong": _example(
-        "Forward with dy_pred's sign flipped: diagnosed",
-        {
-            "task": "forward",
-            "case": ROW0,
-            "submission": {**COURSE_FORWARD, "dy_pred": 1.9285278284819143},
-            "reveal_expected": True,
-        },
-    ),
-    "backward": _example(
-        "Backward: the course's gradients at 6 decimals, as Gradescope results.json",
-        {
-            "task": "backward",
-            "case": ROW0,
-            "submission": COURSE_GRADIENTS,
-            "format": "gradescope",
-            "policy": "decimals",
-        },
-    ),
-    "gradcheck": _example(
-        "Gradient check at the course's point, as PrairieLearn results",
-        {
-            "task": "gradcheck",
-            "case": {**ROW0, "eps": 1e-7},
-            "submission": {"difference": 4.169157213438978e-10},
-            "format": "prairielearn",
-        },
-    ),
-    "train": _example(
-        "Training: the course's vanilla SGD, 3 epochs",
-        {
-            "task": "train",
-            "case": {"optimizer": "sgd", "epochs": 3, "seed": 0},
-            "submission": {"loss_history": COURSE_SGD_3_EPOCHS},
-        },
-    ),
-}
-
 
 @router.post("/grade", summary="Grade one submission of forward, backward, gradcheck or train")
 async def grade(
-    body: Annotated[
-        GradeRequest,
-        Body(examples=[EXAMPLES["forward"]["value"]], openapi_examples=EXAMPLES),
-    ],
+    body: GradeRequest,
     settings: SettingsDep,
     request: Request,
 ) -> GradeResponse:
@@ -130,27 +71,7 @@ async def grade(
     responses=streaming.RESPONSES,
 )
 async def grade_batch(
-    body: Annotated[
-        GradeBatchRequest,
-        Body(
-            openapi_examples={
-                "mixed": _example(
-                    "A right forward, a wrong backward, and a malformed item",
-                    {
-                        "items": [
-                            EXAMPLES["forward"]["value"],
-                            {
-                                "task": "backward",
-                                "case": ROW0,
-                                "submission": {**COURSE_GRADIENTS, "dw1": -0.114866},
-                            },
-                            {"task": "forward", "case": {"w": [0.1] * 8, "row": 0}},
-                        ]
-                    },
-                )
-            }
-        ),
-    ],
+    body: GradeBatchRequest,
     settings: SettingsDep,
     request: Request,
 ) -> GradeBatchResponse | Response:

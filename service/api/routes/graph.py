@@ -17,6 +17,7 @@ from service.api.media import image, image_responses
 from service.api.route_classes.json_body import JsonBodyRoute
 from service.api.schemas.graph import (
     BackwardResponse,
+    CoursePoint,
     ForwardResponse,
     GradCheckRequest,
     GradCheckResponse,
@@ -135,7 +136,7 @@ async def describe_graph() -> GraphStructure:
     response_class=Response,
     responses=DRAWING,
 )
-async def draw_graph(point: Point, media_type: SvgUnlessPng) -> Response:
+async def draw_graph(point: CoursePoint, media_type: SvgUnlessPng) -> Response:
     """Draw the course's picture at a point (as /backward takes): inputs and weights on the
     left, parts 1-2 (a, exp, tanh) on top, part 3 (sin, q, sigmoid) below, y_pred and loss on
     the right. Each node shows its formula, `value` (forward pass) and `grad` = dL/d(node)

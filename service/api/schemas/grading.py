@@ -17,6 +17,8 @@ from service.api.schemas.graph import GradCheckRequest, Gradients, Point
 from service.api.schemas.training import TrainRequest
 from service.core.grading.policy import Policy, resolve_policy
 from service.core.grading.tasks import ITEMS
+from service.core.graph import GRADIENT_NAMES
+from service.core.selfcheck import REFERENCE_FORWARD, REFERENCE_GRADIENTS
 
 Format = Literal["native", "gradescope", "prairielearn"]
 Feedback = Literal["verdict", "diagnosis"]
@@ -232,8 +234,38 @@ class TrainGrade(GradeOptions):
     submission: TrainSubmission = Field(description="The student's loss history and weights.")
 
 
+_ROW0: dict[str, Any] = {"w": [0.1] * 9, "row": 0}
+_COURSE_FORWARD = dict(REFERENCE_FORWARD)
+_COURSE_GRADIENTS: dict[str, Any] = dict(zip(GRADIENT_NAMES, REFERENCE_GRADIENTS, strict=True))
+_COURSE_SGD_3_EPOCHS = [0.6971190975160021, 0.34157827684854475, 0.18041209251675192]
+# One per task, the course's numbers (the first is the body Swagger UI fills in): the forward
+# at the course's point, full score; backward at 6 decimals as Gradescope results.json; the
+# gradient check as PrairieLearn results; the course's vanilla SGD for 3 epochs.
+GRADE_EXAMPLES: list[dict[str, Any]] = [
+    {"task": "forward", "case": _ROW0, "submission": _COURSE_FORWARD},
+    {
+        "task": "backward",
+        "case": _ROW0,
+        "submission": _COURSE_GRADIENTS,
+        "format": "gradescope",
+        "policy": "decimals",
+    },
+    {
+        "task": "gradcheck",
+        "case": {**_ROW0, "eps": 1e-7},
+        "submission": {"difference": 4.169157213438978e-10},
+        "format": "prairielearn",
+    },
+    {
+        "task": "train",
+        "case": {"optimizer": "sgd", "epochs": 3, "seed": 0},
+        "submission": {"loss_history": _COURSE_SGD_3_EPOCHS},
+    },
+]
+
 GradeRequest = Annotated[
-    ForwardGrade | BackwardGrade | GradcheckGrade | TrainGrade, Field(discriminator="task")
+    ForwardGrade | BackwardGrade | GradcheckGrade | TrainGrade,
+    Field(discriminator="task", examples=GRADE_EXAMPLES),
 ]
 
 
@@ -243,12 +275,13 @@ class GradeBatchRequest(Schema):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {
+                {  # a right forward, a wrong backward, and a malformed item
                     "items": [
+                        GRADE_EXAMPLES[0],
                         {
-                            "task": "forward",
-                            "case": {"w": [0.1] * 9, "row": 0},
-                            "submission": {"dy_pred": -1.9285278284819143},
+                            "task": "backward",
+                            "case": _ROW0,
+                            "submission": {**_COURSE_GRADIENTS, "dw1": -0.114866},
                         },
                         {"task": "forward", "case": {"w": [0.1] * 8, "row": 0}, "submission": {}},
                     ]

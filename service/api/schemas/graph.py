@@ -221,6 +221,12 @@ class BackwardResponse(Schema):
     )
 
 
+class CoursePoint(Point):
+    """A point of the course graph: the picture is drawn for the course graph only, for now."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"w": COURSE_W, "row": 0}]})
+
+
 class GradCheckRequest(Point):
     """A point, the finite-difference step, and optionally a gradient to check."""
 
