@@ -59,3 +59,12 @@ Features = Annotated[
     Field(min_length=5, max_length=5, description="The five features f1..f5, in order."),
 ]
 COURSE_W: list[Any] = [0.1] * 9  # the course's point: w = [0.1]*9 (with row 0)
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def omitted_when_null(description: str) -> Any:
+    """A field that defaults to None and is left out of the answer while it is None."""
+    return Field(None, exclude_if=_is_none, description=description)

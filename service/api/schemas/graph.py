@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from service.api.schemas.base import COURSE_W, Float, Schema
+from service.api.schemas.base import COURSE_W, Float, Schema, omitted_when_null
 from service.core import graph as course_graph
 from service.core.dataset import BUILTIN_ROWS, load_dataset
 from service.core.errors import InvalidGraph, InvalidInput
@@ -213,10 +213,8 @@ class BackwardResponse(Schema):
 
     forward: ForwardResponse = Field(description="The forward pass, as /forward returns it.")
     gradients: Gradients = Field(description="d<weight> by the chain rule (course: dw1..dw9).")
-    input_gradients: dict[str, float] | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="d<input> by the chain rule; absent for the course graph, whose answer is "
+    input_gradients: dict[str, float] | None = omitted_when_null(
+        "d<input> by the chain rule; absent for the course graph, whose answer is "
         "kept exactly as it always was.",
     )
 
@@ -284,20 +282,14 @@ class GradCheckRow(Schema):
     relative_error: float = Field(
         description="|analytic - numerical| / (|analytic| + |numerical|)."
     )
-    forward_difference: float | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="(L(w + eps e_i) - L(w)) / eps; absent for the course graph.",
+    forward_difference: float | None = omitted_when_null(
+        "(L(w + eps e_i) - L(w)) / eps; absent for the course graph.",
     )
-    backward_difference: float | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="(L(w) - L(w - eps e_i)) / eps; absent for the course graph.",
+    backward_difference: float | None = omitted_when_null(
+        "(L(w) - L(w - eps e_i)) / eps; absent for the course graph.",
     )
-    kink: bool | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="The one-sided differences disagree beyond curvature and rounding: the loss "
+    kink: bool | None = omitted_when_null(
+        "The one-sided differences disagree beyond curvature and rounding: the loss "
         "has a kink within eps (relu, abs at 0), so the central difference is no check; this "
         "weight is left out of `difference`. Absent for the course graph (smooth).",
     )

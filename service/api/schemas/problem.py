@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from service.api.schemas.base import Schema
+from service.api.schemas.base import Schema, omitted_when_null
 
 PROBLEM = "application/problem+json"
 
@@ -18,25 +18,17 @@ class FieldError(Schema):
     loc: str = Field(description="Where: dotted path into the request, e.g. 'body.w.3'.")
     msg: str = Field(description="What is wrong with it.")
     type: str = Field(description="pydantic's error type, e.g. 'finite_number'.")
-    node: str | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="A graph definition's node the error is in (graph errors only).",
+    node: str | None = omitted_when_null(
+        "A graph definition's node the error is in (graph errors only).",
     )
-    position: int | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="Character position in that node's expression (graph errors only).",
+    position: int | None = omitted_when_null(
+        "Character position in that node's expression (graph errors only).",
     )
-    expected: str | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="What was expected there (graph errors only).",
+    expected: str | None = omitted_when_null(
+        "What was expected there (graph errors only).",
     )
-    limit: str | None = Field(
-        None,
-        exclude_if=lambda v: v is None,
-        description="The BACKPROP_MAX_GRAPH_* limit exceeded, e.g. 'nodes' (graph errors).",
+    limit: str | None = omitted_when_null(
+        "The BACKPROP_MAX_GRAPH_* limit exceeded, e.g. 'nodes' (graph errors).",
     )
 
 
