@@ -227,4 +227,5 @@ def test_a_bad_preset_file_keeps_ready_at_503_and_the_log_names_it(
             assert "good" in {g["name"] for g in fresh.get("/graphs").json()["graphs"]}
         assert any(str(tmp_path / "bad.json") in r.getMessage() for r in caplog.records)
     finally:
+        monkeypatch.undo()  # the environment first, so that no later call caches this folder
         get_settings.cache_clear()

@@ -209,15 +209,35 @@ def test_strict_validation_rejects_an_unknown_field(objects: list[Object]) -> No
 # --- agreement with the app -----------------------------------------------------------------------
 
 
+def mounted_presets(objects: list[Object], folder: Path) -> Path:
+    """The presets ConfigMap as the kubelet mounts it: one file per key, in `folder`."""
+    (presets,) = [o for o in objects if o["metadata"]["name"] == "backprop-graph-presets"]
+    for name, text in (presets.get("data") or {}).items():
+        (folder / name).write_text(text)
+    return folder
+
+
 @pytest.fixture
-def pod_settings(objects: list[Object], monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """service.main.app run with the pod's settings (API keys on), lifespan included."""
-    settings = settings_from(monkeypatch, pod_environment(objects))
+def pod_settings(
+    objects: list[Object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Settings]:
+    """service.main.app run with the pod's settings (API keys on), lifespan included.
+
+    The presets folder is the ConfigMap mounted in tmp_path (the pod's path does not exist here),
+    and the process's settings cache is cleared on both sides, so that whatever reads
+    get_settings() directly sees the pod's environment and no later test inherits it.
+    """
+    env = pod_environment(objects)
+    env["BACKPROP_GRAPHS_DIR"] = str(mounted_presets(objects, tmp_path))
+    settings = settings_from(monkeypatch, env)
+    get_settings.cache_clear()
     app.dependency_overrides[get_settings] = lambda: settings
     try:
         yield settings
     finally:
         del app.dependency_overrides[get_settings]
+        monkeypatch.undo()
+        get_settings.cache_clear()
 
 
 def test_probe_paths_answer_200_without_a_key(
