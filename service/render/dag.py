@@ -41,8 +41,8 @@ COLOURS = {
 }
 OUTPUT_COLOUR = "#f6d5d5"
 KEY = (
-    "value: forward pass    grad: dL/d(value), backward pass    arrows: data flow    "
-    "pale boxes: internal nodes"
+    "value: forward pass;  grad: dL/d(value), backward pass;  arrows: data flow;  "
+    "pale dashed boxes: internal nodes"
 )
 
 
