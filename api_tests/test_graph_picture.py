@@ -193,8 +193,8 @@ def test_another_graph_s_png_is_sized_to_its_layout(client: Any) -> None:
     assert response.status_code == 200
     width, height = png_size(response.content)
     assert (width, height) != (1600, 1000)
-    assert width <= 4000
-    assert height <= 4000
+    assert max(width, height) <= 10_000
+    assert width * height <= 16_000_000
 
 
 @pytest.mark.parametrize(
@@ -214,3 +214,20 @@ def test_a_bad_point_of_another_graph_is_a_problem(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert fragment in response.text
+
+
+def test_a_graph_with_more_values_than_a_picture_draws_is_refused_naming_the_limit(
+    client: Any, in_process: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not in_process:
+        pytest.skip("sets the in-process app's drawing cap")
+    from service.api.routes import graph as routes
+
+    monkeypatch.setattr(routes, "MAX_BOXES", 6)  # CS231n's picture has 7 boxes (y is unused)
+    response = client.post("/graph", json=CS231N)
+    assert response.status_code == 422
+    assert response.json()["type"] == "/problems/limit-exceeded"
+    assert "at most 6 values" in response.json()["detail"]
+    assert "has 7" in response.json()["detail"]
+    monkeypatch.setattr(routes, "MAX_BOXES", 7)
+    assert client.post("/graph", json=CS231N).status_code == 200

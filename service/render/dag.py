@@ -5,8 +5,10 @@ crossings reduced by barycenter sweeps); internal `_` nodes are drawn too, in a 
 Each box shows what the value is (a leaf's name and kind, a node's formula wrapped at
 WRAP characters, at most FORMULA_LINES lines), `value` and `grad` printed with
 ``format_number`` (6 significant digits); in SVG the box of value `name` has gid "node-<name>".
-The figure grows with the layout up to MAX_INCHES a side; a larger layout is drawn smaller
-(fonts and boxes scaled together) so that it still fits.
+Each layer is as wide as its widest label (CHAR inches a character, plus GAP for the arrows);
+the figure grows with the layout up to MAX_INCHES a side and MAX_AREA square inches (at DPI,
+at most 10000 pixels a side and 16 megapixels); a larger layout is drawn smaller (fonts, boxes
+and lines scaled together) so that it still fits.
 
 Tested by tests/render/test_dag.py.
 """
@@ -25,9 +27,10 @@ from service.render.layout import Layout, layout
 from service.render.spec import format_number
 
 DPI = 100
-COLUMN, ROW = 3.5, 0.95  # inches per layer and per row of the layout
+CHAR, GAP, MIN_COLUMN = 0.064, 0.9, 1.6  # inches: a character at FONT, between boxes, a layer
+ROW = 0.95  # inches per row of the layout
 MARGIN, HEADER, FOOTER = 0.3, 0.7, 0.4  # inches around the grid, above it and below it
-MIN_WIDTH, MIN_HEIGHT, MAX_INCHES = 8.0, 5.0, 40.0
+MIN_WIDTH, MIN_HEIGHT, MAX_INCHES, MAX_AREA = 8.0, 5.0, 100.0, 1600.0
 WRAP, FORMULA_LINES = 44, 2
 FONT = 8.0
 LEAVES = ("input", "weight", "target")
@@ -62,11 +65,20 @@ def _colour(node: Node) -> str:
     return OUTPUT_COLOUR if node.name == "y_pred" else COLOURS[node.kind]
 
 
-def size(grid: Layout) -> tuple[float, float, float]:
+def columns(grid: Layout, labels: Mapping[str, str]) -> list[float]:
+    """Each layer's width in inches: its widest label's, at least MIN_COLUMN."""
+    widest = [0] * grid.layers
+    for name, text in labels.items():
+        layer = int(grid.positions[name][0])
+        widest[layer] = max(widest[layer], *(len(line) for line in text.splitlines()))
+    return [max(MIN_COLUMN, n * CHAR + GAP) for n in widest]
+
+
+def size(widths: Sequence[float], rows: int) -> tuple[float, float, float]:
     """(width, height) of the figure in inches, and the scale its contents are drawn at."""
-    width = max(MIN_WIDTH, 2 * MARGIN + grid.layers * COLUMN)
-    height = max(MIN_HEIGHT, HEADER + FOOTER + grid.rows * ROW)
-    scale = min(1.0, MAX_INCHES / width, MAX_INCHES / height)
+    width = max(MIN_WIDTH, 2 * MARGIN + sum(widths))
+    height = max(MIN_HEIGHT, HEADER + FOOTER + rows * ROW)
+    scale = min(1.0, MAX_INCHES / width, MAX_INCHES / height, (MAX_AREA / (width * height)) ** 0.5)
     return width * scale, height * scale, scale
 
 
@@ -79,19 +91,22 @@ def dag_figure(
     """Every node with its reading and an arrow along every edge, laid out in layers."""
     names = [node.name for node in nodes]
     grid = layout(names, edges, [node.name for node in nodes if node.kind in LEAVES])
-    width, height, scale = size(grid)
+    labels = {node.name: label(node, readings[node.name]) for node in nodes}
+    widths = columns(grid, labels)
+    width, height, scale = size(widths, grid.rows)
     fig = Figure(figsize=(width, height), dpi=DPI)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.set_xlim(0, width / scale)
     ax.set_ylim(0, height / scale)
     ax.set_axis_off()
     top = height / scale - HEADER
-    span = grid.layers * COLUMN
-    left = (width / scale - span) / 2
+    starts = [(width / scale - sum(widths)) / 2]
+    for w in widths:
+        starts.append(starts[-1] + w)
 
     def at(point: tuple[float, float]) -> tuple[float, float]:
-        layer, row = point
-        return left + (layer + 0.5) * COLUMN, top - (row + 0.5) * ROW
+        layer, row = int(point[0]), point[1]
+        return starts[layer] + widths[layer] / 2, top - (row + 0.5) * ROW
 
     ax.text(
         width / scale / 2, height / scale - HEADER / 2, title, ha="center", va="center",
@@ -104,7 +119,7 @@ def dag_figure(
         texts[node.name] = ax.text(
             x,
             y,
-            label(node, readings[node.name]),
+            labels[node.name],
             ha="center",
             va="center",
             fontsize=FONT * scale,

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from matplotlib.figure import Figure
 
 from service.core.graphs.definition import define
 from service.core.graphs.evaluate import forward, node_gradients
 from service.core.graphs.structure import Node, structure
 from service.core.structure import Reading
-from service.render.dag import FORMULA_LINES, MAX_INCHES, WRAP, dag_figure, label, size
+from service.render.dag import (
+    CHAR,
+    FORMULA_LINES,
+    GAP,
+    MAX_AREA,
+    MAX_INCHES,
+    MIN_COLUMN,
+    MIN_HEIGHT,
+    MIN_WIDTH,
+    WRAP,
+    columns,
+    dag_figure,
+    label,
+    size,
+)
 from service.render.figures import PNG, SVG, to_bytes
 from service.render.layout import Layout
 
@@ -83,11 +98,20 @@ def test_a_long_formula_is_wrapped_and_cut() -> None:
     assert lines[-2:] == ["value 1", "grad 2"]
 
 
-def test_the_figure_grows_with_the_layout_up_to_the_cap_then_shrinks_its_contents() -> None:
-    small = Layout({}, {}, layers=2, rows=2, crossings=0)
-    assert size(small)[2] == 1.0
-    wide, tall = size(Layout({}, {}, 6, 12, 0)), size(Layout({}, {}, 40, 200, 0))
-    assert wide[0] > size(small)[0]
+def test_the_figure_grows_with_the_layout_up_to_the_caps_then_shrinks_its_contents() -> None:
+    assert size([2.0, 2.0], 2) == (MIN_WIDTH, MIN_HEIGHT, 1.0)
+    wide = size([3.0] * 6, 12)
+    assert wide[0] > MIN_WIDTH
     assert wide[2] == 1.0
-    assert max(tall[:2]) == MAX_INCHES
-    assert tall[2] < 1.0
+    deep = size([2.0] * 300, 2)  # a long chain: the width cap
+    assert deep[0] == pytest.approx(MAX_INCHES)
+    assert deep[2] < 1.0
+    big = size([3.0] * 40, 200)  # wide and tall: the area cap
+    assert big[0] * big[1] == pytest.approx(MAX_AREA)
+    assert max(big[:2]) <= MAX_INCHES
+
+
+def test_each_layer_is_as_wide_as_its_widest_label() -> None:
+    grid = Layout({"a": (0.0, 0.0), "b": (0.0, 1.0), "c": (1.0, 0.0)}, {}, 2, 2, 0)
+    widths = columns(grid, {"a": "x" * 10, "b": "y" * 40 + "\nz", "c": "w"})
+    assert widths == [40 * CHAR + GAP, MIN_COLUMN]

@@ -25,6 +25,7 @@ from service.api.schemas.graph import (
 )
 from service.core import gradcheck as gc
 from service.core import graph, structure
+from service.core.errors import LimitExceeded
 from service.core.graphs import evaluate
 from service.core.graphs import gradcheck as graph_check
 from service.core.graphs.definition import LOSS, TARGET
@@ -32,7 +33,7 @@ from service.core.graphs.registry import is_course
 from service.core.graphs.structure import structure as graph_structure
 from service.core.structure import Reading
 from service.render import dag_figure, graph_figure
-from service.render.spec import SVG, format_number
+from service.render.spec import MAX_BOXES, SVG, format_number
 
 # Raw JSON in, model out, for the routes of that shape; the others take FastAPI's path.
 router = APIRouter(tags=["graph"], route_class=JsonBodyRoute)
@@ -149,7 +150,7 @@ async def draw_graph(point: Point, media_type: SvgUnlessPng) -> Response:
     layers by depth from the inputs, left to right, each leaf just before its first user,
     crossings reduced; internal `_` nodes are drawn in pale dashed boxes, and inputs get their
     gradient too (as /backward's `input_gradients`). Its size follows the layout (at most
-    4000 x 4000 pixels; a larger graph is drawn smaller).
+    10000 pixels a side and 16 megapixels in PNG; a larger graph is drawn smaller).
 
     Answers `image/svg+xml` unless `Accept` ranks `image/png` higher.
     """
@@ -170,6 +171,11 @@ async def draw_graph(point: Point, media_type: SvgUnlessPng) -> Response:
     shape = graph_structure(g)
     used = {source for source, _ in shape.edges}
     nodes = [n for n in shape.nodes if n.kind != "target" or n.name in used]  # y if it is used
+    if len(nodes) > MAX_BOXES:  # only when the BACKPROP_MAX_GRAPH_* limits are raised far
+        raise LimitExceeded(
+            f"the picture draws at most {MAX_BOXES} values (inputs, weights, nodes); "
+            f"this graph has {len(nodes)}"
+        )
     readings = {n.name: Reading(float(values[n.name]), gradients.get(n.name)) for n in nodes}
     named = f"'{point.graph}'" if isinstance(point.graph, str) else "The inline graph"
     title = f"{named} at {where}: loss {format_number(result.loss)}"
