@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -114,3 +115,119 @@ def test_graph_rejects_bad_points_with_a_problem(
 def test_openapi_declares_svg_first_for_the_graph(client: Any) -> None:
     post = client.get("/openapi.json").json()["paths"]["/graph"]["post"]
     assert list(post["responses"]["200"]["content"]) == ["image/svg+xml", "image/png"]
+
+
+CS231N = {"graph": "cs231n_neuron", "w": [2.0, -3.0, -3.0], "x": [-1.0, -2.0], "y": 0.0}
+INLINE = {
+    "inputs": ["x1", "x2"],
+    "weights": ["a", "b", "c"],
+    "nodes": {"_h": "tanh(a*x1 + b*x2)", "g": "sigmoid(c*_h) + _h", "y_pred": "g*g + x1"},
+}
+
+
+def _drawn(root: Any, name: str) -> list[str]:
+    return list(texts(group(root, f"node-{name}")))
+
+
+def test_the_cs231n_picture_prints_the_lecture_s_numbers_as_backward_gives_them(
+    client: Any,
+) -> None:
+    response = client.post("/graph", json=CS231N)
+    assert response.status_code == 200
+    root = svg_root(response.content)
+    backward = client.post("/backward", json=CS231N).json()
+    for i, name in enumerate(("w0", "w1", "w2")):
+        grad = backward["gradients"][f"d{name}"]
+        assert _drawn(root, name) == [
+            f"{name} (weight)",
+            f"value {printed(CS231N['w'][i])}",
+            f"grad {printed(grad)}",
+        ]
+    for i, name in enumerate(("x0", "x1")):
+        grad = backward["input_gradients"][f"d{name}"]
+        assert _drawn(root, name)[1:] == [
+            f"value {printed(CS231N['x'][i])}",
+            f"grad {printed(grad)}",
+        ]
+    # The lecture's numbers, rounded as the slide rounds them.
+    grads = [float(_drawn(root, w)[2].split()[1]) for w in ("w0", "w1", "w2")]
+    assert [round(g, 2) for g in grads] == [-0.20, -0.39, 0.20]
+    assert [round(float(_drawn(root, x)[2].split()[1]), 2) for x in ("x0", "x1")] == [0.39, -0.59]
+    assert _drawn(root, "y_pred")[1] == f"value {printed(backward['forward']['y_pred'])}"
+    assert round(backward["forward"]["y_pred"], 2) == 0.73
+    assert not [g for g in root.iter() if g.get("id") == "node-y"]  # its loss does not use y
+    assert "'cs231n_neuron' at the given x and y: loss 0.731059" in set(texts(root))
+
+
+def test_an_inline_graph_is_drawn_from_its_structure_internal_nodes_too(client: Any) -> None:
+    point = {"graph": INLINE, "w": [0.5, -0.25, 2.0], "x": [0.4, -1.2], "y": 0.3}
+    root = svg_root(client.post("/graph", json=point).content)
+    described = client.post("/graphs/check", json={"graph": INLINE}).json()
+    backward = client.post("/backward", json=point).json()
+    for node in described["nodes"]:
+        lines = _drawn(root, node["name"])
+        if node["kind"] in ("input", "weight", "target"):
+            assert lines[0] == f"{node['name']} ({node['kind']})"
+        else:
+            assert lines[0] == node["formula"]
+    assert _drawn(root, "_h")[0] == "_h = tanh(a*x1 + b*x2)"  # internal: drawn, not reported
+    assert "_h" not in backward["forward"]
+    assert _drawn(root, "g")[1] == f"value {printed(backward['forward']['g'])}"
+    assert _drawn(root, "loss")[1:] == [f"value {printed(backward['forward']['loss'])}", "grad 1"]
+    assert _drawn(root, "y_pred")[2] == f"grad {printed(backward['forward']['dy_pred'])}"
+    assert _drawn(root, "x2")[2] == f"grad {printed(backward['input_gradients']['dx2'])}"
+    assert _drawn(root, "y") == ["y (target)", "value 0.3"]
+    assert "The inline graph at the given x and y" in " ".join(texts(root))
+
+
+def test_the_course_named_is_the_course_drawn_as_before(client: Any) -> None:
+    default = client.post("/graph", json={"w": COURSE_W, "row": 0})
+    named = client.post("/graph", json={"graph": "course", "w": COURSE_W, "row": 0})
+    clip_ids = re.compile(rb"p[0-9a-f]{10}")  # matplotlib's random clip-path ids
+    assert clip_ids.sub(b"", named.content) == clip_ids.sub(b"", default.content)
+    assert b'id="node-q"' in named.content  # the course's hand-drawn picture (a, q, sin, ...)
+
+
+def test_another_graph_s_png_is_sized_to_its_layout(client: Any) -> None:
+    response = client.post("/graph", json=CS231N, headers={"Accept": "image/png"})
+    assert response.status_code == 200
+    width, height = png_size(response.content)
+    assert (width, height) != (1600, 1000)
+    assert max(width, height) <= 10_000
+    assert width * height <= 16_000_000
+
+
+@pytest.mark.parametrize(
+    ("point", "fragment"),
+    [
+        ({**CS231N, "graph": "no_such_graph"}, "no graph preset is named"),
+        ({**CS231N, "w": [1.0, 2.0]}, "the graph takes 3"),
+        ({**CS231N, "row": 0, "x": None, "y": None}, "dataset columns"),
+        ({**CS231N, "graph": {"inputs": ["x0"], "weights": ["w0"], "nodes": {}}}, "y_pred"),
+        ({**CS231N, "w": [800.0, 0.0, 0.0], "x": [-1.0, 0.0]}, "overflowed"),
+    ],
+)
+def test_a_bad_point_of_another_graph_is_a_problem(
+    client: Any, point: dict[str, Any], fragment: str
+) -> None:
+    response = client.post("/graph", json=point)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert fragment in response.text
+
+
+def test_a_graph_with_more_values_than_a_picture_draws_is_refused_naming_the_limit(
+    client: Any, in_process: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not in_process:
+        pytest.skip("sets the in-process app's drawing cap")
+    from service.api.routes import graph as routes
+
+    monkeypatch.setattr(routes, "MAX_BOXES", 6)  # CS231n's picture has 7 boxes (y is unused)
+    response = client.post("/graph", json=CS231N)
+    assert response.status_code == 422
+    assert response.json()["type"] == "/problems/limit-exceeded"
+    assert "at most 6 values" in response.json()["detail"]
+    assert "has 7" in response.json()["detail"]
+    monkeypatch.setattr(routes, "MAX_BOXES", 7)
+    assert client.post("/graph", json=CS231N).status_code == 200

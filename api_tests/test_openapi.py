@@ -117,3 +117,34 @@ def test_every_named_example_is_a_schema_example_the_service_accepts(client: Any
             response = client.post(path, json=value)
             assert response.status_code == 200, (path, response.text)
     assert named >= 4  # /grade's four tasks at least
+
+
+def _named(client: Any, path: str) -> dict[str, Any]:
+    media = _spec(client)["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    return dict(media["examples"])
+
+
+@pytest.mark.parametrize("path", ["/forward", "/backward", "/gradcheck", "/graph"])
+def test_graph_bodies_name_the_course_and_the_cs231n_example(client: Any, path: str) -> None:
+    named = _named(client, path)
+    assert list(named) == ["1. course", "2. cs231n_neuron"]
+    assert "graph" not in named["1. course"]["value"]  # the default graph
+    assert named["2. cs231n_neuron"]["summary"].startswith("CS231n lecture 4's sigmoid neuron")
+    value = named["2. cs231n_neuron"]["value"]
+    assert (value["w"], value["x"]) == ([2.0, -3.0, -3.0], [-1.0, -2.0])
+
+
+def test_one_click_on_the_cs231n_example_gives_the_lecture_s_numbers(client: Any) -> None:
+    """f = 0.73, df/dw = [-0.20, -0.39, 0.20], df/dx = [0.39, -0.59] (CS231n lecture 4)."""
+    forward = client.post("/forward", json=_named(client, "/forward")["2. cs231n_neuron"]["value"])
+    assert round(forward.json()["y_pred"], 2) == 0.73
+    body = _named(client, "/backward")["2. cs231n_neuron"]["value"]
+    backward = client.post("/backward", json=body).json()
+    assert [round(g, 2) for g in backward["gradients"].values()] == [-0.20, -0.39, 0.20]
+    assert [round(g, 2) for g in backward["input_gradients"].values()] == [0.39, -0.59]
+    body = _named(client, "/gradcheck")["2. cs231n_neuron"]["value"]
+    check = client.post("/gradcheck", json=body).json()
+    assert [round(row["analytic"], 2) for row in check["weights"]] == [-0.20, -0.39, 0.20]
+    assert check["verdict"] == "pass"
+    picture = client.post("/graph", json=_named(client, "/graph")["2. cs231n_neuron"]["value"])
+    assert b"grad -0.196612" in picture.content  # df/dw0, 6 significant digits

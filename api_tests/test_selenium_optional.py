@@ -34,6 +34,7 @@ def test_without_selenium_browser_tests_skip_and_the_others_run() -> None:
             "-p",
             "no:cacheprovider",
             "api_tests/test_landing_page.py",
+            "api_tests/test_landing_presets.py",
             "api_tests/test_swagger_ui.py",
         ],
         cwd=ROOT,

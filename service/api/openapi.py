@@ -29,6 +29,7 @@ from service.api.middleware.auth import SCHEME, is_public
 from service.api.route_classes.offload import OffloadRoute
 from service.api.schemas.problem import PROBLEM, Problem
 from service.core.grading.tasks import ITEMS
+from service.core.graphs.presets import DEFAULT, builtin
 from service.core.training import registry
 from service.settings import Settings, settings_of
 
@@ -216,10 +217,26 @@ def name_examples(body: JsonObject, schemas: JsonObject) -> None:
             schema = schemas.get(schema["$ref"].rsplit("/", 1)[1], {})
         examples = schema.get("examples") or []
         if len(examples) > 1:
+            by_graph = any("graph" in value for value in examples)
             media["examples"] = {
-                f"{i + 1}. {value.get('task', 'example')}": {"value": value}
+                f"{i + 1}. {_example_name(value, by_graph)}": _example(value, by_graph)
                 for i, value in enumerate(examples)
             }
+
+
+def _example_name(value: JsonObject, by_graph: bool) -> str:
+    """A grading example by its task; in a list that names graphs, by its graph (default course)."""
+    if "task" in value or not by_graph:
+        return str(value.get("task", "example"))
+    graph = value.get("graph", DEFAULT)
+    return graph if isinstance(graph, str) else "inline graph"
+
+
+def _example(value: JsonObject, by_graph: bool) -> JsonObject:
+    """An Example Object; a built-in preset's example says what the preset is (its summary)."""
+    graph = value.get("graph", DEFAULT) if by_graph and "task" not in value else None
+    preset = builtin().get(graph) if isinstance(graph, str) else None
+    return {"summary": preset.summary, "value": value} if preset else {"value": value}
 
 
 def annotate(spec: JsonObject, settings: Settings, routes: Iterable[BaseRoute] = ()) -> JsonObject:

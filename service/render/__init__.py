@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from service.core.graphs.structure import Node
     from service.core.structure import Reading
     from service.render.spec import Curve
 
@@ -21,6 +22,18 @@ def graph_figure(readings: Mapping[str, Reading], title: str) -> Figure:
     from service.render.diagram import graph_figure as draw
 
     return draw(readings, title)
+
+
+def dag_figure(
+    nodes: Sequence[Node],
+    edges: Sequence[tuple[str, str]],
+    readings: Mapping[str, Reading],
+    title: str,
+) -> Figure:
+    """Any graph laid out from its structure, every node's reading (service.render.dag)."""
+    from service.render.dag import dag_figure as draw
+
+    return draw(nodes, edges, readings, title)
 
 
 def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:

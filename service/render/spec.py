@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# The most boxes one picture of a graph draws (the default graph limits allow 64 inputs, 64
+# weights, 64 nodes, y and the loss: 194); the layout's and the drawing's work grow with it.
+MAX_BOXES = 400
 PNG = "image/png"
 SVG = "image/svg+xml"
 

@@ -17,7 +17,6 @@ from service.api.media import image, image_responses
 from service.api.route_classes.json_body import JsonBodyRoute
 from service.api.schemas.graph import (
     BackwardResponse,
-    CoursePoint,
     ForwardResponse,
     GradCheckRequest,
     GradCheckResponse,
@@ -26,18 +25,22 @@ from service.api.schemas.graph import (
 )
 from service.core import gradcheck as gc
 from service.core import graph, structure
+from service.core.errors import LimitExceeded
 from service.core.graphs import evaluate
 from service.core.graphs import gradcheck as graph_check
+from service.core.graphs.definition import LOSS, TARGET
 from service.core.graphs.registry import is_course
-from service.render import graph_figure
-from service.render.spec import SVG, format_number
+from service.core.graphs.structure import structure as graph_structure
+from service.core.structure import Reading
+from service.render import dag_figure, graph_figure
+from service.render.spec import MAX_BOXES, SVG, format_number
 
 # Raw JSON in, model out, for the routes of that shape; the others take FastAPI's path.
 router = APIRouter(tags=["graph"], route_class=JsonBodyRoute)
 
 DRAWING = image_responses(
-    "The graph (1600 x 1000): SVG by default (text kept as text), PNG when `Accept` prefers "
-    "`image/png`.",
+    "The graph (the course's 1600 x 1000, others sized to their layout): SVG by default (text "
+    "kept as text), PNG when `Accept` prefers `image/png`.",
     SVG,
 )
 
@@ -136,18 +139,44 @@ async def describe_graph() -> GraphStructure:
     response_class=Response,
     responses=DRAWING,
 )
-async def draw_graph(point: CoursePoint, media_type: SvgUnlessPng) -> Response:
-    """Draw the course's picture at a point (as /backward takes): inputs and weights on the
-    left, parts 1-2 (a, exp, tanh) on top, part 3 (sin, q, sigmoid) below, y_pred and loss on
-    the right. Each node shows its formula, `value` (forward pass) and `grad` = dL/d(node)
-    (backward pass), printed with 6 significant digits (Python's `format(v, ".6g")`).
+async def draw_graph(point: Point, media_type: SvgUnlessPng) -> Response:
+    """Draw the graph at a point (as /backward takes it). Each node shows its formula, `value`
+    (forward pass) and `grad` = dL/d(node) (backward pass), printed with 6 significant digits
+    (Python's `format(v, ".6g")`).
+
+    The course's graph (the default) is drawn as the course draws it (1600 x 1000): inputs and
+    weights on the left, parts 1-2 (a, exp, tanh) on top, part 3 (sin, q, sigmoid) below, y_pred
+    and loss on the right. Any other graph is laid out from its structure (GET /graphs/{name}):
+    layers by depth from the inputs, left to right, each leaf just before its first user,
+    crossings reduced; internal `_` nodes are drawn in pale dashed boxes, and inputs get their
+    gradient too (as /backward's `input_gradients`). Its size follows the layout (at most
+    10000 pixels a side and 16 megapixels in PNG; a larger graph is drawn smaller).
 
     Answers `image/svg+xml` unless `Accept` ranks `image/png` higher.
     """
-    x, y = point.resolve()
-    cache = graph.forward(x, y, point.w)
-    graph.backward(cache)  # a gradient that overflows is a 422 naming it, as in /backward
-    readings = structure.read(cache, graph.adjoints(cache))
+    g = point.resolve_graph()
+    x, y = point.at(g)
     where = "the given x and y" if point.row is None else f"row {point.row}"
-    title = f"The course's graph at {where}: loss {format_number(cache.loss)}"
-    return await image(media_type, partial(graph_figure, readings, title))
+    if is_course(g):
+        cache = graph.forward(x, y, point.w)
+        graph.backward(cache)  # a gradient that overflows is a 422 naming it, as in /backward
+        readings = structure.read(cache, graph.adjoints(cache))
+        title = f"The course's graph at {where}: loss {format_number(cache.loss)}"
+        return await image(media_type, partial(graph_figure, readings, title))
+    result = evaluate.forward(g, x, y, point.w)
+    evaluate.backward(result)  # a gradient that overflows is a 422 naming it, as in /backward
+    gradients = evaluate.node_gradients(result)
+    values = dict(zip((*g.inputs, *g.weights), (*x, *point.w), strict=True))
+    values |= result.values | {TARGET: y, LOSS: result.loss}
+    shape = graph_structure(g)
+    used = {source for source, _ in shape.edges}
+    nodes = [n for n in shape.nodes if n.kind != "target" or n.name in used]  # y if it is used
+    if len(nodes) > MAX_BOXES:  # only when the BACKPROP_MAX_GRAPH_* limits are raised far
+        raise LimitExceeded(
+            f"the picture draws at most {MAX_BOXES} values (inputs, weights, nodes); "
+            f"this graph has {len(nodes)}"
+        )
+    readings = {n.name: Reading(float(values[n.name]), gradients.get(n.name)) for n in nodes}
+    named = f"'{point.graph}'" if isinstance(point.graph, str) else "The inline graph"
+    title = f"{named} at {where}: loss {format_number(result.loss)}"
+    return await image(media_type, partial(dag_figure, nodes, shape.edges, readings, title))

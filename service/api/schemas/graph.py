@@ -1,5 +1,8 @@
 """Request and response models of the graph endpoints: forward, backward, gradcheck, /graph.
 
+Bodies that take a `graph` carry two examples: the course's point and CS231n lecture 4's
+sigmoid neuron at its published point (Swagger UI lists them by graph).
+
 Over 250 lines: the point every graph endpoint takes (with its `graph`), and the models of the
 forward, backward, gradcheck and /graphs answers, which share it.
 
@@ -13,6 +16,7 @@ from typing import Any, Literal
 from pydantic import (
     ConfigDict,
     Field,
+    JsonValue,
     ModelWrapValidatorHandler,
     ValidationError,
     ValidationInfo,
@@ -68,6 +72,16 @@ GRAPH_DESCRIPTION = (
 GraphSpec = str | dict[str, Any] | None
 
 
+# CS231n lecture 4's published point: f = 0.73, df/dw = [-0.20, -0.39, 0.20], df/dx = [0.39, -0.59]
+# (its loss is f itself, so y is not used).
+CS231N_POINT: dict[str, JsonValue] = {
+    "graph": "cs231n_neuron",
+    "w": [2.0, -3.0, -3.0],
+    "x": [-1.0, -2.0],
+    "y": 0.0,
+}
+
+
 def _course_named(spec: GraphSpec) -> bool:
     return spec is None or spec == DEFAULT
 
@@ -79,7 +93,7 @@ class Point(Schema):
         json_schema_extra={
             "examples": [
                 {"w": COURSE_W, "row": 0},
-                {"graph": "cs231n_neuron", "w": [2.0, -3.0, -3.0], "x": [-1.0, -2.0], "y": 0.0},
+                CS231N_POINT,
             ]
         },
     )
@@ -219,17 +233,13 @@ class BackwardResponse(Schema):
     )
 
 
-class CoursePoint(Point):
-    """A point of the course graph: the picture is drawn for the course graph only, for now."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"w": COURSE_W, "row": 0}]})
-
-
 class GradCheckRequest(Point):
     """A point, the finite-difference step, and optionally a gradient to check."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"w": COURSE_W, "row": 0, "eps": 1e-7}]},
+        json_schema_extra={
+            "examples": [{"w": COURSE_W, "row": 0, "eps": 1e-7}, {**CS231N_POINT, "eps": 1e-7}]
+        },
     )
 
     eps: Float = Field(1e-7, gt=0, le=1.0, description="Central-difference step.")

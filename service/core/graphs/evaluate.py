@@ -101,6 +101,20 @@ def backward(cache: Forward, *, check_inputs: bool = True) -> Backward:
     return Backward(gradients, inputs)
 
 
+def node_gradients(cache: Forward) -> dict[str, float]:
+    """dL/d(value) for every named value: inputs, weights, nodes (internal ones too) and the loss.
+
+    What the picture writes under each node; a value the loss does not use has gradient 0.
+    """
+    graph, t = cache.graph, tape(cache.graph)
+    adjoints = dict(cache.adjoints)
+    _sweep(t, cache.slots, adjoints, t.dy_pred_after, len(t.backward))
+    slots = {x: j for j, x in enumerate(graph.inputs)}
+    slots |= {w: t.weight(j) for j, w in enumerate(graph.weights)}
+    slots |= t.nodes
+    return {name: adjoints.get(slot, 0.0) for name, slot in slots.items()}
+
+
 def loss(graph: Graph, x: Sequence[float], y: float, w: Sequence[float]) -> float:
     """The loss alone (for gradient checks)."""
     return forward(graph, x, y, w).loss

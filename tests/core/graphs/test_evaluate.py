@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from service.core import graph as course_graph
 from service.core.errors import NumericalOverflow
 from service.core.graphs.definition import define
-from service.core.graphs.evaluate import backward, forward
+from service.core.graphs.evaluate import backward, forward, node_gradients
 from service.core.graphs.presets import builtin
 from tests.core.graphs import oracle
 from tests.core.graphs.strategies import definitions, points
@@ -164,3 +164,36 @@ def test_infinite_gradient_is_named() -> None:
     with pytest.raises(NumericalOverflow) as raised:
         backward(forward(graph, [1.0], 0.0, [0.0]))
     assert raised.value.node == "dw"
+
+
+def test_node_gradients_of_the_course_preset_equal_graph_py_s_stages() -> None:
+    x, y = ROWS[0]
+    result = forward(builtin()["course"], x, y, [0.1] * 9)
+    got = node_gradients(result)
+    cache = course_graph.forward(x, y, [0.1] * 9)
+    stages = course_graph.adjoints(cache)
+    want = {"_a": stages.a, "exp": stages.exp, "tanh": stages.tanh, "sigmoid": stages.sigmoid}
+    for name, value in want.items():
+        assert math.isclose(got[name], value, rel_tol=1e-15), name
+    assert got["y_pred"] == cache.dy_pred
+    assert got["loss"] == 1.0
+    assert [got[f"w{i}"] for i in range(1, 10)] == list(backward(result).gradients.values())
+    assert set(got) == {*(f"f{i}" for i in range(1, 6)), *(f"w{i}" for i in range(1, 10))} | {
+        "_a", "exp", "tanh", "sigmoid", "y_pred", "loss"
+    }  # fmt: skip
+
+
+def test_node_gradients_sum_a_fan_out_and_give_unused_values_zero() -> None:
+    graph = define(
+        {
+            "inputs": ["x", "unused"],
+            "weights": ["w"],
+            "nodes": {"_u": "w*x", "y_pred": "_u*_u*_u + sin(_u)"},
+            "loss": "y_pred",
+        }
+    )
+    got = node_gradients(forward(graph, [0.7, 5.0], 0.0, [1.3]))
+    u = 1.3 * 0.7
+    assert math.isclose(got["_u"], 3 * u * u + math.cos(u), rel_tol=1e-14)
+    assert got["unused"] == 0.0
+    assert got["y_pred"] == got["loss"] == 1.0
