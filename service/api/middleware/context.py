@@ -1,7 +1,9 @@
-"""Every response carries X-Request-ID; every request leaves one JSON access line (pure ASGI).
+"""Every response carries X-Request-ID; every request leaves one JSON access line.
 
-Headers over MAX_HEADER_BYTES that the server let through (see service/cli.py) get a 431 here,
-before any other layer reads them.
+Headers over MAX_HEADER_BYTES that the server let through (see service/cli.py) get a 431,
+before any other check reads them. The request layer (service.api.middleware.layer) calls
+`incoming`, `headers_too_large`, `with_id` and `log_access`; `RequestContext` is the same as a
+standalone pure ASGI middleware.
 
 Tested by api_tests/test_observability.py.
 """
@@ -9,8 +11,8 @@ Tested by api_tests/test_observability.py.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 from time import perf_counter
 from typing import Any
 
@@ -24,21 +26,70 @@ log = logging.getLogger("service.access")
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
+_INFO = logging.INFO
 
 
 def request_id(scope: Scope) -> str | None:
-    """The id given to a request by RequestContext, if it passed through it."""
+    """The id given to a request by the request layer, if it passed through it."""
     state: dict[str, Any] = scope.get("state") or {}
     value = state.get("request_id")
     return value if isinstance(value, str) else None
 
 
-def _incoming(scope: Scope) -> str:
-    """The client's X-Request-ID when it is short and plain, else a fresh one."""
+def incoming(scope: Scope) -> str:
+    """The client's X-Request-ID when it is short and plain, else a fresh one (128 random bits).
+
+    The id is also set on the scope's state and in the log context (service.logs.REQUEST_ID).
+    """
+    rid: str | None = None
     for name, value in scope["headers"]:
         if name == HEADER and _SANE.fullmatch(value):
-            return str(value.decode("ascii"))
-    return secrets.token_hex(16)
+            rid = value.decode("ascii")
+            break
+    if rid is None:
+        rid = os.urandom(16).hex()
+    REQUEST_ID.set(rid)
+    scope.setdefault("state", {})["request_id"] = rid
+    return rid
+
+
+def headers_too_large(scope: Scope) -> bool:
+    """Whether the request's headers are over MAX_HEADER_BYTES (as the server counts them)."""
+    return sum(len(name) + len(value) + 4 for name, value in scope["headers"]) > MAX_HEADER_BYTES
+
+
+async def send_headers_too_large(send: Send) -> None:
+    """The 431 problem."""
+    from service.api.errors import send_problem  # errors imports this module
+
+    await send_problem(
+        send,
+        HeadersTooLarge.status,
+        HeadersTooLarge.title,
+        f"The request's headers are over {MAX_HEADER_BYTES // 1024} KiB.",
+        HeadersTooLarge.slug,
+        headers={"Connection": "close"},
+    )
+
+
+def with_id(message: Message, header: tuple[bytes, bytes]) -> Message:
+    """A response start message carrying `header` as its only X-Request-ID."""
+    headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
+    headers.append(header)
+    return {**message, "headers": headers}
+
+
+def log_access(rid: str, scope: Scope, status: int, seconds: float) -> None:
+    """The access line: request id, method, path (no query string), status, duration."""
+    if log.isEnabledFor(_INFO):
+        fields = {
+            "request_id": rid,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+        }
+        log.info("request", extra={"fields": fields})
 
 
 class RequestContext:
@@ -51,9 +102,7 @@ class RequestContext:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         start = perf_counter()
-        rid = _incoming(scope)
-        REQUEST_ID.set(rid)
-        scope.setdefault("state", {})["request_id"] = rid
+        rid = incoming(scope)
         header = (HEADER, rid.encode("ascii"))
         status = 500
 
@@ -61,34 +110,14 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
-                message = {**message, "headers": [*headers, header]}
+                message = with_id(message, header)
             await send(message)
 
         try:
-            if (
-                sum(len(name) + len(value) + 4 for name, value in scope["headers"])
-                > MAX_HEADER_BYTES
-            ):
-                from service.api.errors import send_problem  # errors imports this module
-
-                await send_problem(
-                    send_with_id,
-                    HeadersTooLarge.status,
-                    HeadersTooLarge.title,
-                    f"The request's headers are over {MAX_HEADER_BYTES // 1024} KiB.",
-                    HeadersTooLarge.slug,
-                    headers={"Connection": "close"},
-                )
+            if headers_too_large(scope):
+                await send_headers_too_large(send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         finally:
-            if settings_of(scope["app"]).access_log and log.isEnabledFor(logging.INFO):
-                fields = {
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((perf_counter() - start) * 1000, 3),
-                }
-                log.info("request", extra={"fields": fields})
+            if settings_of(scope["app"]).access_log:
+                log_access(rid, scope, status, perf_counter() - start)
