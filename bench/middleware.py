@@ -5,13 +5,14 @@
 Two servers, both under the server the CLI starts (granian with `service.cli.server_options`,
 one worker), both up for the whole run (127.0.0.1:18510 and 18511):
 
-- bare: a FastAPI app with one `GET /` returning a small JSON object, nothing else;
+- bare: a FastAPI app with `GET /` returning a small JSON object (the floor) and `POST /echo`
+  reading its body and answering a small JSON object (the framework's floor for a body);
 - service: `backprop-service` itself with API keys configured (`BACKPROP_API_KEYS`), the request
   id, the JSON access line (`BACKPROP_ACCESS_LOG=true`, written to a file as to a log collector)
   and the metrics all on; wrk sends the key on every request.
 
-wrk (1 thread) drives bare `GET /`, service `GET /health` and service `POST /forward` (the course
-point) in turn, for a few rounds, so the machine's noise falls on all alike. CPU per request = the
+wrk (1 thread) drives bare `GET /`, bare `POST /echo` (the course point's body), service
+`GET /health` and service `POST /forward` (the course point) in turn, for a few rounds, so the machine's noise falls on all alike. CPU per request = the
 server's user + system time (its process tree) over a run divided by the requests served; the
 best run of each is kept. Prints every run, then the ratios to the bare floor (goal: /forward
 <= 1.3).
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, contextmanager
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +52,20 @@ Server(**options).serve()
 
 
 def bare_app() -> Any:
-    """The floor: FastAPI with one GET of a small JSON object (a granian factory target)."""
-    from fastapi import FastAPI
+    """The floor: FastAPI with a GET of a small JSON object, and a POST that reads its body and
+    answers a small JSON object (the framework's own floor for a request with a body)."""
+    from fastapi import FastAPI, Request, Response
 
     app = FastAPI()
 
     @app.get("/")
     async def root() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Response:
+        size = len(await request.body())
+        return Response(b'{"bytes":%d}' % size, media_type="application/json")
 
     return app
 
@@ -115,7 +122,12 @@ def main() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     service_env = {**env, "BACKPROP_API_KEYS": KEY, "BACKPROP_ACCESS_LOG": "true"}
     logs = Path(tempfile.gettempdir())
-    runs: dict[str, list[float]] = {"bare GET /": [], "GET /health": [], "POST /forward": []}
+    runs: dict[str, list[float]] = {
+        "bare GET /": [],
+        "bare POST /echo": [],
+        "GET /health": [],
+        "POST /forward": [],
+    }
     with ExitStack() as stack:
         bare = stack.enter_context(
             running(
@@ -135,6 +147,7 @@ def main() -> None:
         )
         plan = {
             "bare GET /": (bare, f"http://{HOST}:{BARE_PORT}/", "GET", ""),
+            "bare POST /echo": (bare, f"http://{HOST}:{BARE_PORT}/echo", "POST", FORWARD),
             "GET /health": (service, f"http://{HOST}:{SERVICE_PORT}/health", "GET", ""),
             "POST /forward": (service, f"http://{HOST}:{SERVICE_PORT}/forward", "POST", FORWARD),
         }
@@ -144,14 +157,16 @@ def main() -> None:
             for name, (pid, url, method, body) in plan.items():
                 runs[name].append(drive(pid, url, method, body, args))
     for name, costs in runs.items():
-        print(f"{name:14} server CPU per request: " + ", ".join(f"{c:6.1f}" for c in costs))
+        print(f"{name:16} server CPU per request: " + ", ".join(f"{c:6.1f}" for c in costs))
     best = {name: min(costs) for name, costs in runs.items()}
     floor = best["bare GET /"]
+    echo = best["bare POST /echo"]
     print(
-        f"best of {args.rounds}: bare GET / {floor:.1f} us; "
+        f"best of {args.rounds}: bare GET / {floor:.1f} us, bare POST /echo {echo:.1f} us "
+        f"({echo / floor:.2f}x); "
         f"/health {best['GET /health']:.1f} us ({best['GET /health'] / floor:.2f}x); "
         f"/forward {best['POST /forward']:.1f} us ({best['POST /forward'] / floor:.2f}x, "
-        "goal <= 1.30)"
+        f"goal <= 1.30; {best['POST /forward'] / echo:.2f}x the bare POST)"
     )
 
 

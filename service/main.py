@@ -74,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.enable()
     yield
     offload.shutdown()
+    logs.flush()  # the access lines still waiting (service/logs.py)
 
 
 def operation_id(route: APIRoute) -> str:

@@ -10,6 +10,7 @@ Tested by api_tests/test_observability.py.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -27,6 +28,16 @@ log = logging.getLogger("service.access")
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 _INFO = logging.INFO
+# Fresh ids: 64 random bits per process, then a counter (unique, and no syscall per request).
+_PREFIX = [os.urandom(8).hex()]
+_COUNTER = itertools.count()
+
+
+def _reseed() -> None:
+    _PREFIX[0] = os.urandom(8).hex()
+
+
+os.register_at_fork(after_in_child=_reseed)
 
 
 def request_id(scope: Scope) -> str | None:
@@ -37,7 +48,7 @@ def request_id(scope: Scope) -> str | None:
 
 
 def incoming(scope: Scope) -> str:
-    """The client's X-Request-ID when it is short and plain, else a fresh one (128 random bits).
+    """The client's X-Request-ID when it is short and plain, else a fresh one (32 hex digits).
 
     The id is also set on the scope's state and in the log context (service.logs.REQUEST_ID).
     """
@@ -47,7 +58,7 @@ def incoming(scope: Scope) -> str:
             rid = value.decode("ascii")
             break
     if rid is None:
-        rid = os.urandom(16).hex()
+        rid = f"{_PREFIX[0]}{next(_COUNTER):016x}"
     REQUEST_ID.set(rid)
     scope.setdefault("state", {})["request_id"] = rid
     return rid
