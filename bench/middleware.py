@@ -12,10 +12,10 @@ one worker), both up for the whole run (127.0.0.1:18510 and 18511):
   and the metrics all on; wrk sends the key on every request.
 
 wrk (1 thread) drives bare `GET /`, bare `POST /echo` (the course point's body), service
-`GET /health` and service `POST /forward` (the course point) in turn, for a few rounds, so the machine's noise falls on all alike. CPU per request = the
-server's user + system time (its process tree) over a run divided by the requests served; the
-best run of each is kept. Prints every run, then the ratios to the bare floor (goal: /forward
-<= 1.3).
+`GET /health` and service `POST /forward` (the course point) in turn, for a few rounds, so the
+machine's noise falls on all alike. CPU per request = the server's user + system time (its
+process tree) over a run divided by the requests served; the best run of each is kept. Prints
+every run, then the ratios to the bare floor (goal: /forward <= 1.3) and to the bare POST.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Request, Response
 
 from bench.harness import HOST, ROOT, cpu_seconds, server_command, stop
 
@@ -54,8 +55,6 @@ Server(**options).serve()
 def bare_app() -> Any:
     """The floor: FastAPI with a GET of a small JSON object, and a POST that reads its body and
     answers a small JSON object (the framework's own floor for a request with a body)."""
-    from fastapi import FastAPI, Request, Response
-
     app = FastAPI()
 
     @app.get("/")

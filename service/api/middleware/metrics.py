@@ -27,7 +27,9 @@ REQUESTS = Counter(
     "http_requests_total", "Total number of requests by method, status and handler.", LABELS
 )
 LATENCY = Histogram(
-    "http_request_duration_seconds", "Duration of HTTP requests in seconds", LABELS,
+    "http_request_duration_seconds",
+    "Duration of HTTP requests in seconds",
+    LABELS,
     buckets=BUCKETS,
 )
 EXCLUDED = frozenset({"/metrics"})

@@ -134,19 +134,19 @@ def direct_routes(app: Any) -> dict[str, DirectRoute]:
         found = {}
         taken: set[str] = set()  # paths whose first POST route the router would pick is seen
         for context in iter_route_contexts(app.routes):
-            methods = context.methods
-            if methods is not None and "POST" not in methods or context.path in taken:
+            methods, path = context.methods, context.path
+            if path is None or (methods is not None and "POST" not in methods) or path in taken:
                 continue
-            taken.add(context.path)
+            taken.add(path)
             route = context.original_route
             if (
                 isinstance(route, JsonBodyRoute)
                 and context.route is route
                 and methods == {"POST"}
-                and "{" not in context.path
+                and "{" not in path
                 and not getattr(app.router, "dependencies", None)
                 and (answer := route.direct()) is not None
             ):
-                found[context.path] = DirectRoute(answer, route.status_code or 200)
+                found[path] = DirectRoute(answer, route.status_code or 200)
         app.state.direct_routes = found
     return found
