@@ -14,6 +14,7 @@ import itertools
 import logging
 import os
 import re
+import time
 from time import perf_counter
 from typing import Any
 
@@ -100,7 +101,28 @@ def log_access(rid: str, scope: Scope, status: int, seconds: float) -> None:
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
         }
-        log.info("request", extra={"fields": fields})
+        log.handle(_record(fields))  # what log.info("request", extra=...) does, cheaper
+
+
+_template: dict[str, Any] = {}
+
+
+def _record(fields: dict[str, Any]) -> logging.LogRecord:
+    """The access line's record: a copy of one made by the logger once, with the time and the
+    fields set (LogRecord.__init__ recomputes ~20 attributes that never change here)."""
+    if not _template:
+        _template.update(
+            log.makeRecord(log.name, _INFO, "(unknown file)", 0, "request", (), None).__dict__
+        )
+    record = logging.LogRecord.__new__(logging.LogRecord)
+    attributes = record.__dict__
+    attributes.update(_template)
+    now = time.time()
+    attributes["created"] = now
+    attributes["msecs"] = (now - int(now)) * 1000
+    attributes["relativeCreated"] = (now - logging._startTime) * 1000  # type: ignore[attr-defined]
+    attributes["fields"] = fields
+    return record
 
 
 class RequestContext:
