@@ -29,6 +29,7 @@ BODIES = [
     b"",
 ]
 PATHS = ["/forward", "/backward", "/gradcheck", "/graphs/check"]
+GETS = ["/health", "/version", "/graph", "/graphs"]
 
 
 @pytest.fixture
@@ -50,8 +51,12 @@ def test_the_cheap_routes_are_answered_by_the_layer(in_process: bool) -> None:
     from service.api.route_classes.json_body import direct_routes
     from service.main import app
 
-    assert set(PATHS) <= set(direct_routes(app))
-    assert "/graph" not in direct_routes(app)  # it has a dependency (Accept)
+    routes = direct_routes(app)
+    assert {("POST", path) for path in PATHS} <= set(routes)
+    assert {("GET", path) for path in GETS} <= set(routes)
+    assert ("POST", "/graph") not in routes  # it has a dependency (Accept)
+    assert ("GET", "/ready") not in routes  # it takes the request
+    assert ("GET", "/dataset") not in routes  # it takes query parameters
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -67,6 +72,19 @@ def test_a_direct_route_answers_exactly_as_the_framework_s_path(
     for name in ("content-type", "content-length"):
         assert ours.headers.get(name) == theirs.headers.get(name)
     assert re.fullmatch(r"[0-9a-f]{32}", ours.headers["x-request-id"])
+
+
+@pytest.mark.parametrize("path", GETS)
+def test_a_direct_get_answers_exactly_as_the_framework_s_path(
+    twins: tuple[TestClient, TestClient], path: str
+) -> None:
+    direct, plain = twins
+    ours, theirs = direct.get(path), plain.get(path)
+    assert ours.status_code == theirs.status_code == 200
+    assert ours.content == theirs.content
+    for name in ("content-type", "content-length"):
+        assert ours.headers.get(name) == theirs.headers.get(name)
+    assert direct.head(path).status_code == plain.head(path).status_code
 
 
 def test_a_direct_route_takes_a_body_without_content_type_as_fastapi_does(
@@ -92,7 +110,7 @@ def test_a_bug_in_a_direct_route_is_a_500_problem_with_the_id(
         raise RuntimeError("internal detail 2.71828")
 
     app = create_app()
-    app.state.direct_routes = {"/forward": DirectRoute(broken, 200)}
+    app.state.direct_routes = {("POST", "/forward"): DirectRoute(broken, 200)}
     with (
         caplog.at_level(logging.INFO, logger="service"),
         TestClient(app, raise_server_exceptions=False) as local,

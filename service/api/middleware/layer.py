@@ -6,17 +6,18 @@ In order, each step's code in its own module:
 2. the bearer key (auth.py) and unknown query parameters (query.py);
 3. the body, read whole within BACKPROP_REQUEST_TIMEOUT_S (timeouts.py) and
    BACKPROP_MAX_BODY_BYTES, JSON only (body.py);
-4. the route: a POST to a route of route_classes.json_body.direct_routes is answered here from
-   the body already read (its errors rendered by the app's own exception handlers); any other
-   request goes on to the app (Starlette's router), its body replayed;
+4. the route: a request to a route of route_classes.json_body.direct_routes (the cheap POST
+   routes, the parameterless GETs) is answered here, from the body already read (its errors
+   rendered by the app's own exception handlers); any other request goes on to the app
+   (Starlette's router), its body replayed;
 5. once answered: the metrics (metrics.py) and the access line (context.py), from one clock.
 
 One layer instead of six, because each ASGI layer costs a coroutine, a closure and a wrapped
 `send` per request, and the framework's path (Request, router, exception middleware) costs more
 than the work of /forward: `python -m bench.middleware` measures it against a bare FastAPI app.
 
-Tested by api_tests/test_observability.py, api_tests/test_auth.py, api_tests/test_hostile.py
-and api_tests/test_slow_clients.py.
+Tested by api_tests/test_middleware.py, api_tests/test_observability.py, api_tests/test_auth.py,
+api_tests/test_hostile.py and api_tests/test_slow_clients.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from time import perf_counter
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.middleware import auth, body, context, metrics, query, timeouts
@@ -103,8 +105,8 @@ class RequestLayer:
         if read is None:  # refused, and answered (or the client left)
             return 0
         route = None
-        if scope["method"] == "POST" and not scope.get("root_path"):
-            route = direct_routes(app).get(scope["path"])
+        if not scope.get("root_path"):
+            route = direct_routes(app).get((scope["method"], scope["path"]))
         if route is None:
             await self.app(scope, body.replayed(read, receive), send_with_id)
             return 0
@@ -124,6 +126,9 @@ async def _direct(
     ExceptionMiddleware would), or, without one (a bug), on up to ServerErrorMiddleware."""
     try:
         content = await route.answer(read.raw or b"", read.content_type)
+        if isinstance(content, Response):  # the endpoint's own answer
+            await content(scope, receive, send_with_id)
+            return 0
     except Exception as exc:
         handler = _handler_of(scope["app"], exc)
         if handler is None:

@@ -9,8 +9,9 @@ built from the same signature (request schema, example, response schema, 422), a
 failure raises the same RequestValidationError, so the problem+json error is the one FastAPI's path
 gives.
 
-`direct_routes` indexes the app's routes of that shape by exact path: the request layer
-(service.api.middleware.layer) answers a POST to one of them itself, the body already read,
+`direct_routes` indexes the app's routes of that shape (and the GET routes without parameters,
+`direct_get`) by method and exact path: the request layer (service.api.middleware.layer)
+answers a request to one of them itself, the body already read,
 without Starlette's Request, router and exception middleware (the app's exception handlers still
 render what it raises). Every other request takes the app's own path.
 """
@@ -18,9 +19,11 @@ render what it raises). Every other request takes the app's own path.
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, NamedTuple, get_type_hints
 
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
@@ -30,7 +33,9 @@ from starlette.responses import Response
 from service.api.route_classes.json_text import loads, request_json
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-Direct = Callable[[bytes, str | None], Awaitable[bytes]]  # (raw body, Content-Type) -> JSON
+# (raw body, Content-Type) -> JSON, or a Response the endpoint returned itself
+Direct = Callable[[bytes, str | None], Awaitable[bytes | Response]]
+BodyAnswer = Callable[[bytes, str | None], Awaitable[bytes]]  # a JsonBodyRoute's: always JSON
 
 
 def is_json(content_type: str | None) -> bool:
@@ -59,7 +64,7 @@ def _models(endpoint: Callable[..., Any]) -> tuple[type[BaseModel], type[BaseMod
 class JsonBodyRoute(APIRoute):
     """An APIRoute that validates raw JSON bytes and serializes its model without detours."""
 
-    def direct(self) -> Direct | None:
+    def direct(self) -> BodyAnswer | None:
         """The route as raw body in, JSON bytes out, when the endpoint has the shape it needs.
 
         It raises what the handler raises (RequestValidationError, the core's errors), for the
@@ -117,36 +122,78 @@ def with_parsed_body(handler: Handler) -> Handler:
 
 
 class DirectRoute(NamedTuple):
-    """A POST route answered by the request layer itself: its answer and its status."""
+    """A route answered by the request layer itself: its answer and its status."""
 
     answer: Direct
     status: int
 
 
-def direct_routes(app: Any) -> dict[str, DirectRoute]:
-    """Exact path -> the POST-only JsonBodyRoute there whose endpoint has the cheap shape.
+def direct_get(route: APIRoute) -> Direct | None:
+    """`async def f() -> Model` with no parameter: the model as FastAPI answers it (validated as
+    its response model, dumped in JSON mode by alias, rendered as Starlette's JSONResponse does).
+    A Response the endpoint returns instead is passed on as it is."""
+    model = route.response_model
+    if (
+        not inspect.iscoroutinefunction(route.endpoint)
+        or inspect.signature(route.endpoint).parameters
+        or not (isinstance(model, type) and issubclass(model, BaseModel))
+        or not isinstance(route.response_class, DefaultPlaceholder)
+        or route.response_model_include is not None
+        or route.response_model_exclude is not None
+        or not route.response_model_by_alias
+        or route.response_model_exclude_unset
+        or route.response_model_exclude_defaults
+        or route.response_model_exclude_none
+        or route.dependant.dependencies
+    ):
+        return None
+    endpoint = route.endpoint
+
+    async def answer(raw: bytes, content_type: str | None) -> bytes | Response:
+        value = await endpoint()
+        if isinstance(value, Response):
+            return value
+        if not isinstance(value, model):
+            value = model.model_validate(value)
+        data = value.model_dump(mode="json", by_alias=True)
+        return json.dumps(
+            data, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+
+    return answer
+
+
+def direct_routes(app: Any) -> dict[tuple[str, str], DirectRoute]:
+    """(method, exact path) -> the route there that the request layer answers itself: a POST-only
+    JsonBodyRoute whose endpoint has the cheap shape, or a GET-only route of `direct_get`'s.
 
     Built once per app, on its first request (routes added later are not indexed: they take the
     app's own path). A route with a dependency anywhere (the app's, its router's) is left out.
     """
-    found: dict[str, DirectRoute] | None = getattr(app.state, "direct_routes", None)
+    found: dict[tuple[str, str], DirectRoute] | None = getattr(app.state, "direct_routes", None)
     if found is None:
         found = {}
-        taken: set[str] = set()  # paths whose first POST route the router would pick is seen
+        taken: set[tuple[str, str]] = set()  # the first route the router would pick, seen
+        shared = bool(getattr(app.router, "dependencies", None))
         for context in iter_route_contexts(app.routes):
             methods, path = context.methods, context.path
-            if path is None or (methods is not None and "POST" not in methods) or path in taken:
+            if path is None:
                 continue
-            taken.add(path)
-            route = context.original_route
-            if (
-                isinstance(route, JsonBodyRoute)
-                and context.route is route
-                and methods == {"POST"}
-                and "{" not in path
-                and not getattr(app.router, "dependencies", None)
-                and (answer := route.direct()) is not None
-            ):
-                found[path] = DirectRoute(answer, route.status_code or 200)
+            for method in ("GET", "POST"):
+                if (methods is not None and method not in methods) or (method, path) in taken:
+                    continue
+                taken.add((method, path))
+                route = context.original_route
+                if shared or context.route is not route or "{" in path or methods != {method}:
+                    continue
+                if not isinstance(route, APIRoute):
+                    continue
+                answer: Direct | None = None
+                if method == "POST" and isinstance(route, JsonBodyRoute):
+                    answer = route.direct()
+                elif method == "GET":
+                    answer = direct_get(route)
+                if answer is not None:
+                    found[(method, path)] = DirectRoute(answer, route.status_code or 200)
         app.state.direct_routes = found
     return found
