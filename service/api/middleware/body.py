@@ -58,7 +58,8 @@ async def read_body(scope: Scope, receive: Receive, send: Send, limit: int) -> B
     if length is not None and length > limit:
         await _too_large(send, limit)
         return None
-    if length is not None and not is_json(media):
+    json_body = is_json(media)
+    if length is not None and not json_body:
         await _not_json(send)
         return None
     try:
@@ -68,7 +69,7 @@ async def read_body(scope: Scope, receive: Receive, send: Send, limit: int) -> B
     if body is None:
         await _too_large(send, limit)
         return None
-    if body and not is_json(media):
+    if body and not json_body:
         await _not_json(send)
         return None
     return Body(body, media)
