@@ -1,135 +1,172 @@
-"""Server CPU per request of the ASGI layers around the routes (auth, body and query guards,
-request id + access log, metrics): the same app with and without them, measured in one run.
+"""Server CPU per request of the service against the framework's floor, measured in one run.
 
-    python bench/middleware.py            # about a minute; 127.0.0.1:18510-18519 only
+    python -m bench.middleware [--seconds 5] [--connections 16] [--rounds 3]
 
-Each variant runs in its own uvicorn process (uvloop, httptools, uvicorn's access log off, one
-worker); wrk drives /health (GET) and /forward (POST, the course point) at 16 connections; CPU is
-the server process's user+system time over the run (from /proc), divided by the requests served.
+Two servers, both under the server the CLI starts (granian with `service.cli.server_options`,
+one worker), both up for the whole run (127.0.0.1:18510 and 18511):
+
+- bare: a FastAPI app with `GET /` returning a small JSON object (the floor) and `POST /echo`
+  reading its body and answering a small JSON object (the framework's floor for a body);
+- service: `backprop-service` itself with API keys configured (`BACKPROP_API_KEYS`), the request
+  id, the JSON access line (`BACKPROP_ACCESS_LOG=true`, written to a file as to a log collector)
+  and the metrics all on; wrk sends the key on every request.
+
+wrk (1 thread) drives bare `GET /`, bare `POST /echo` (the course point's body), service
+`GET /health` and service `POST /forward` (the course point) in turn, for a few rounds, so the
+machine's noise falls on all alike. CPU per request = the server's user + system time (its
+process tree) over a run divided by the requests served; the best run of each is kept. Prints
+every run, then the ratios to the bare floor (goal: /forward <= 1.3) and to the bare POST.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"
-FIRST_PORT = 18510
-SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
-TICK = os.sysconf("SC_CLK_TCK")
-# Which of our layers each variant keeps (the framework's own are always there).
-VARIANTS = {
-    "bare": (),
-    "guards": ("BodyGuard", "QueryGuard", "ApiKeyAuth"),
-    "guards+metrics": (
-        "BodyGuard",
-        "QueryGuard",
-        "ApiKeyAuth",
-        "_Instrumentation",
-    ),
-    "full": (
-        "BodyGuard",
-        "QueryGuard",
-        "ApiKeyAuth",
-        "_Instrumentation",
-        "RequestContext",
-    ),
-}
-SERVER = """
-import logging, os, uvicorn
-from service.main import create_app
-from service.logs import configure
-keep = set(os.environ["KEEP"].split(",")) - {""}
-ours = {"BodyGuard", "QueryGuard", "ApiKeyAuth", "_Instrumentation",
-        "RequestContext"}
-app = create_app()
-app.user_middleware = [m for m in app.user_middleware
-                       if m.cls.__name__ not in ours or m.cls.__name__ in keep]
-# The access line goes to a file, as it would to a log collector, not to the terminal.
-logging.getLogger("service").handlers[0].stream = open(os.devnull, "w")
-uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=False,
-            loop="uvloop", http="httptools", log_level="warning")
-"""
-POST = """
-wrk.method = "POST"
-wrk.body = '{"w": [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], "row": 0}'
-wrk.headers["Content-Type"] = "application/json"
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from bench.harness import HOST, ROOT, cpu_seconds, server_command, stop
+
+LUA = Path(__file__).with_name("post.lua")
+KEY = "bench-key-0123456789"
+FORWARD = json.dumps({"w": [0.1] * 9, "row": 0})
+BARE_PORT, SERVICE_PORT = 18510, 18511
+# The bare app under the CLI's own server options (only the target differs).
+BARE_SERVER = """
+import sys
+from granian.server import Server
+from service.cli import server_options
+options = server_options("127.0.0.1", int(sys.argv[1]), 1)
+options["target"] = "bench.middleware:bare_app"
+Server(**options).serve()
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def bare_app() -> Any:
+    """The floor: FastAPI with a GET of a small JSON object, and a POST that reads its body and
+    answers a small JSON object (the framework's own floor for a request with a body)."""
+    app = FastAPI()
+
+    @app.get("/")
+    async def root() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/echo")
+    async def echo(request: Request) -> Response:
+        size = len(await request.body())
+        return Response(b'{"bytes":%d}' % size, media_type="application/json")
+
+    return app
 
 
-def wait_ready(port: int) -> None:
-    """Poll /health until the server answers (at most 60 s)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1):
-                return
-        except OSError:
+@contextmanager
+def running(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[int]:
+    """Start a server, wait until GET / or /ready answers 200, yield its pid, stop it."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        path = "/" if port == BARE_PORT else "/ready"
+        while True:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {port} did not start (see {log})")
+            try:
+                if httpx.get(f"http://{HOST}:{port}{path}", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
             time.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not start")
+        yield proc.pid
+    finally:
+        stop(proc)
 
 
-def drive(port: int, path: str, script: str | None, pid: int) -> tuple[float, int]:
-    """(server CPU µs per request, requests) for SECONDS of wrk -c16 on one path."""
-    command = ["wrk", "-t1", "-c16", f"-d{SECONDS}s", f"http://{HOST}:{port}{path}"]
-    if script:
-        command[1:1] = ["-s", script]
-    subprocess.run(command[:-1] + [command[-1]], capture_output=True, check=True, timeout=60)
+def drive(pid: int, url: str, method: str, body: str, args: argparse.Namespace) -> float:
+    """wrk against one URL; the server's CPU microseconds per request."""
     before = cpu_seconds(pid)
-    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{args.connections}", f"-d{args.seconds}s", "-s", str(LUA), url]
+        + ["-H", f"Authorization: Bearer {KEY}"],
+        env={**os.environ, "WRK_METHOD": method, "WRK_BODY": body},
+        capture_output=True,
+        text=True,
+        timeout=args.seconds + 30,
+        check=True,
+    ).stdout
     used = cpu_seconds(pid) - before
-    requests = int(next(line for line in out.splitlines() if "requests in" in line).split()[0])
-    non_2xx = [line for line in out.splitlines() if "Non-2xx" in line]
-    if non_2xx:
-        raise RuntimeError(f"{path}: {non_2xx[0]}")
-    return used / requests * 1e6, requests
+    line = next(x for x in out.splitlines() if x.startswith("WRK_RESULT "))
+    result = json.loads(line.removeprefix("WRK_RESULT "))
+    if result["non_2xx"] or result["socket_errors"]:
+        raise RuntimeError(f"{url}: {result}")
+    return float(used * 1e6 / max(result["requests"], 1))
 
 
 def main() -> None:
-    """Measure each variant; print CPU per request and the ratio to the bare app."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
-        lua.write(POST)
-    results: dict[str, dict[str, float]] = {}
-    for offset, (name, keep) in enumerate(VARIANTS.items()):
-        port = FIRST_PORT + offset
-        env = {**os.environ, "KEEP": ",".join(keep), "PORT": str(port), "PYTHONPATH": str(ROOT)}
-        server = subprocess.Popen([sys.executable, "-c", SERVER], env=env, cwd=ROOT)
-        try:
-            wait_ready(port)
-            results[name] = {
-                "health": drive(port, "/health", None, server.pid)[0],
-                "forward": drive(port, "/forward", lua.name, server.pid)[0],
-            }
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    bare = results["bare"]
-    print(f"{'variant':16} {'/health µs':>11} {'ratio':>6} {'/forward µs':>12} {'ratio':>6}")
-    for name, cost in results.items():
-        print(
-            f"{name:16} {cost['health']:11.1f} {cost['health'] / bare['health']:6.2f} "
-            f"{cost['forward']:12.1f} {cost['forward'] / bare['forward']:6.2f}"
+    """Run both servers, alternate the three runs; print each run and the best-run ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    service_env = {**env, "BACKPROP_API_KEYS": KEY, "BACKPROP_ACCESS_LOG": "true"}
+    logs = Path(tempfile.gettempdir())
+    runs: dict[str, list[float]] = {
+        "bare GET /": [],
+        "bare POST /echo": [],
+        "GET /health": [],
+        "POST /forward": [],
+    }
+    with ExitStack() as stack:
+        bare = stack.enter_context(
+            running(
+                [sys.executable, "-c", BARE_SERVER, str(BARE_PORT)],
+                BARE_PORT,
+                env,
+                logs / "backprop-bench-middleware-bare.log",
+            )
         )
-    full = results["full"]
+        service = stack.enter_context(
+            running(
+                server_command(SERVICE_PORT),
+                SERVICE_PORT,
+                service_env,
+                logs / "backprop-bench-middleware-service.log",  # the access lines land here
+            )
+        )
+        plan = {
+            "bare GET /": (bare, f"http://{HOST}:{BARE_PORT}/", "GET", ""),
+            "bare POST /echo": (bare, f"http://{HOST}:{BARE_PORT}/echo", "POST", FORWARD),
+            "GET /health": (service, f"http://{HOST}:{SERVICE_PORT}/health", "GET", ""),
+            "POST /forward": (service, f"http://{HOST}:{SERVICE_PORT}/forward", "POST", FORWARD),
+        }
+        for pid, url, method, body in plan.values():  # warm-up, not counted
+            drive(pid, url, method, body, argparse.Namespace(seconds=1, connections=4))
+        for _ in range(args.rounds):
+            for name, (pid, url, method, body) in plan.items():
+                runs[name].append(drive(pid, url, method, body, args))
+    for name, costs in runs.items():
+        print(f"{name:16} server CPU per request: " + ", ".join(f"{c:6.1f}" for c in costs))
+    best = {name: min(costs) for name, costs in runs.items()}
+    floor = best["bare GET /"]
+    echo = best["bare POST /echo"]
     print(
-        f"layers add {full['health'] - bare['health']:.1f} µs to /health and "
-        f"{full['forward'] - bare['forward']:.1f} µs to /forward; "
-        f"/forward / /health: bare {bare['forward'] / bare['health']:.2f}, "
-        f"full {full['forward'] / full['health']:.2f}"
+        f"best of {args.rounds}: bare GET / {floor:.1f} us, bare POST /echo {echo:.1f} us "
+        f"({echo / floor:.2f}x); "
+        f"/health {best['GET /health']:.1f} us ({best['GET /health'] / floor:.2f}x); "
+        f"/forward {best['POST /forward']:.1f} us ({best['POST /forward'] / floor:.2f}x, "
+        f"goal <= 1.30; {best['POST /forward'] / echo:.2f}x the bare POST)"
     )
-    os.unlink(lua.name)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,7 @@ from fastapi_offline import FastAPIOffline
 from service import __version__, logs
 from service.api import errors, openapi
 from service.api.middleware import auth
-from service.api.middleware.auth import ApiKeyAuth
-from service.api.middleware.body import BodyGuard
-from service.api.middleware.context import RequestContext
-from service.api.middleware.metrics import instrument
-from service.api.middleware.query import QueryGuard
-from service.api.middleware.timeouts import BodyTimeout
+from service.api.middleware.layer import RequestLayer
 from service.api.route_classes import offload
 from service.api.routes import (
     dataset,
@@ -79,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     gc.enable()
     yield
     offload.shutdown()
+    logs.flush()  # the access lines still waiting (service/logs.py)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -99,12 +95,10 @@ def create_app() -> FastAPI:
     for module in ROUTERS:
         app.include_router(module.router)
     errors.install(app)
-    # Pure ASGI layers, outermost last: id and access log, metrics, CORS, auth, query, body
-    # timeout, body.
-    app.add_middleware(BodyGuard)
-    app.add_middleware(BodyTimeout)
-    app.add_middleware(QueryGuard)
-    app.add_middleware(ApiKeyAuth)
+    # One pure ASGI layer: request id, 431, auth, query, body timeout and limits, the direct
+    # routes, metrics and the access line (service/api/middleware/layer.py). CORS, when
+    # configured, sits outside it: a preflight is answered before the key is asked for.
+    app.add_middleware(RequestLayer)
     if origins := get_settings().cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -113,8 +107,6 @@ def create_app() -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         )
-    instrument(app)
-    app.add_middleware(RequestContext)
     openapi.install(app)
     logs.configure()
     return app

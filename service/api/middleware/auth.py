@@ -67,26 +67,38 @@ def _known(token: bytes, settings: Settings) -> bool:
     return found
 
 
+def refusal(scope: Scope, settings: Settings) -> tuple[str, str] | None:
+    """(detail, WWW-Authenticate challenge) when the request needs a valid key it lacks."""
+    if not settings.api_keys or is_public(scope["path"]):
+        return None
+    token = _bearer(scope)
+    if token and _known(token, settings):
+        return None
+    if token is None:
+        return (
+            "This endpoint needs the header 'Authorization: Bearer <key>'.",
+            'Bearer realm="backprop-service"',
+        )
+    return "The bearer key is not valid.", 'Bearer realm="backprop-service", error="invalid_token"'
+
+
+async def refuse(send: Send, why: tuple[str, str]) -> None:
+    """The 401 problem, with its challenge."""
+    detail, challenge = why
+    headers = {"WWW-Authenticate": challenge}
+    await send_problem(send, 401, "Unauthorized", detail, "unauthorized", headers)
+
+
 class ApiKeyAuth:
-    """Answer 401 (problem+json, WWW-Authenticate: Bearer) without a valid key."""
+    """Answer 401 (problem+json, WWW-Authenticate: Bearer) without a valid key.
+
+    The app itself wires service.api.middleware.layer, which calls `refusal` and `refuse`.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or is_public(scope["path"]):
-            return await self.app(scope, receive, send)
-        settings = settings_of(scope["app"])
-        if not settings.api_keys:
-            return await self.app(scope, receive, send)
-        token = _bearer(scope)
-        if token and _known(token, settings):
-            return await self.app(scope, receive, send)
-        if token is None:
-            detail = "This endpoint needs the header 'Authorization: Bearer <key>'."
-            challenge = 'Bearer realm="backprop-service"'
-        else:
-            detail = "The bearer key is not valid."
-            challenge = 'Bearer realm="backprop-service", error="invalid_token"'
-        headers = {"WWW-Authenticate": challenge}
-        await send_problem(send, 401, "Unauthorized", detail, "unauthorized", headers)
+        if scope["type"] == "http" and (why := refusal(scope, settings_of(scope["app"]))):
+            return await refuse(send, why)
+        await self.app(scope, receive, send)

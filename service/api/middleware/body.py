@@ -11,6 +11,8 @@ Tested by api_tests/test_hostile.py.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.errors import send_problem
@@ -22,13 +24,67 @@ class _Disconnected(Exception):
     """The client went away while sending the body."""
 
 
-def _is_json(content_type: bytes) -> bool:
-    """routing.is_json of a raw header value."""
-    return is_json(content_type.decode("latin-1"))
+class Body(NamedTuple):
+    """A request's body as BodyGuard let it through: `raw` is None when there was none to read."""
+
+    raw: bytes | None
+    content_type: str | None
+
+
+async def read_body(scope: Scope, receive: Receive, send: Send, limit: int) -> Body | None:
+    """The whole body within `limit`, or None when it was refused here (or the client left).
+
+    A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3):
+    nothing is read. Reads go through `receive` (the layer passes one bounded in time).
+    """
+    length: int | None = None
+    content_type = b""
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = int(value) if value.isdigit() else -1
+        elif name == b"content-type":
+            content_type = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    media = content_type.decode("latin-1") if content_type else None
+    if length == 0 or (length is None and not chunked):
+        return Body(None, media)
+    if length == -1:
+        await send_problem(
+            send, 400, "Bad request", "Content-Length is not a number.", "bad-request"
+        )
+        return None
+    if length is not None and length > limit:
+        await _too_large(send, limit)
+        return None
+    json_body = is_json(media)
+    if length is not None and not json_body:
+        await _not_json(send)
+        return None
+    try:
+        body = await _read(receive, limit)
+    except _Disconnected:
+        return None  # nobody is left to answer
+    if body is None:
+        await _too_large(send, limit)
+        return None
+    if body and not json_body:
+        await _not_json(send)
+        return None
+    return Body(body, media)
+
+
+def replayed(body: Body, receive: Receive) -> Receive:
+    """The receive the app gets: the buffered body once, if one was read, then `receive`."""
+    return receive if body.raw is None else _replay(body.raw, receive)
 
 
 class BodyGuard:
-    """Refuse bodies that are too large (413) or not JSON (415)."""
+    """Refuse bodies that are too large (413) or not JSON (415).
+
+    The app itself wires service.api.middleware.layer, which calls `read_body` and `replayed`.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -37,32 +93,9 @@ class BodyGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         limit = settings_of(scope["app"]).max_body_bytes
-        length: int | None = None
-        content_type = b""
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = int(value) if value.isdigit() else -1
-            elif name == b"content-type":
-                content_type = value
-        if length == 0:
-            return await self.app(scope, receive, send)
-        if length == -1:
-            return await send_problem(
-                send, 400, "Bad request", "Content-Length is not a number.", "bad-request"
-            )
-        if length is not None and length > limit:
-            return await _too_large(send, limit)
-        if length is not None and not _is_json(content_type):
-            return await _not_json(send)
-        try:
-            body = await _read(receive, limit)
-        except _Disconnected:
-            return  # nobody is left to answer
-        if body is None:
-            return await _too_large(send, limit)
-        if body and not _is_json(content_type):
-            return await _not_json(send)
-        await self.app(scope, _replay(body, receive), send)
+        body = await read_body(scope, receive, send, limit)
+        if body is not None:
+            await self.app(scope, replayed(body, receive), send)
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:

@@ -1,6 +1,11 @@
-"""HTTP metrics: requests and latency per route template, method and status (pure ASGI).
+"""HTTP metrics: requests and latency per route template, method and status.
 
-`instrument` adds prometheus-fastapi-instrumentator's middleware, with a cheaper route lookup.
+`http_requests_total` (counter) and `http_request_duration_seconds` (histogram), both labelled
+handler, method, status (the names, labels and buckets prometheus-fastapi-instrumentator gave
+them before): handler is the route template (`/graphs/{name}`), or "none" for a path no route
+has; /metrics itself is not counted. The request layer (service.api.middleware.layer) calls
+`observe` once per request; each label set's children are looked up once and kept.
+
 Metrics live in the process: with several worker processes, scrape each one (or set
 PROMETHEUS_MULTIPROC_DIR).
 
@@ -9,56 +14,78 @@ Tested by api_tests/test_observability.py.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
-from prometheus_fastapi_instrumentator import metrics as http
-from prometheus_fastapi_instrumentator.middleware import PrometheusInstrumentatorMiddleware
-from starlette.requests import Request
+from prometheus_client import Counter, Histogram
+from starlette.routing import Mount
 
-# Made once per process: the instrumentator registers each metric name only once.
-HTTP_METRICS = [
-    http.requests(),
-    http.latency(
-        buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
-    ),
-]
-
-
-class _Instrumentation(PrometheusInstrumentatorMiddleware):
-    """The instrumentator's middleware, naming a path without parameters without matching.
-
-    Its own lookup walks every route of the app (with FastAPI's included routers, most of the
-    middleware's cost); a path that is itself a route template needs no walk.
-    """
-
-    def _get_handler(self, request: Request) -> tuple[str, bool]:
-        path: str = request.scope["path"]
-        if path in _templates(request.scope["app"]):
-            return path, True
-        return super()._get_handler(request)
+BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+LABELS = ("handler", "method", "status")
+REQUESTS = Counter(
+    "http_requests_total", "Total number of requests by method, status and handler.", LABELS
+)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Duration of HTTP requests in seconds",
+    LABELS,
+    buckets=BUCKETS,
+)
+EXCLUDED = frozenset({"/metrics"})
+UNMATCHED = "none"
+MAX_KEPT = 4096  # label sets whose children are kept (methods are the client's to choose)
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
-def _templates(app: Any) -> frozenset[str]:
-    """The app's route paths without parameters (computed once per app).
+def observe(handler: str, method: str, status: int, seconds: float) -> None:
+    """Count one request and its duration."""
+    key = (handler, method, status)
+    children = _children.get(key)
+    if children is None:
+        labels = (handler, method, str(status))
+        children = REQUESTS.labels(*labels), LATENCY.labels(*labels)
+        if len(_children) < MAX_KEPT:
+            _children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
-    Read from the routes, included routers' too, not from app.openapi(): building the document
-    would cost the first request (usually a readiness probe) a third of a second.
-    """
-    found: frozenset[str] | None = getattr(app.state, "route_templates", None)
+
+class Templates:
+    """An app's route templates: exact paths in a set, the others as (regex, template)."""
+
+    def __init__(self, app: Any) -> None:
+        self.exact: set[str] = set()
+        self.patterns: list[tuple[re.Pattern[str], str]] = []
+        for context in iter_route_contexts(app.routes):
+            path = context.path
+            if not path:
+                continue
+            if isinstance(context.original_route, Mount):  # its whole subtree
+                self.patterns.append((re.compile(re.escape(path) + "/"), path))
+            elif "{" in path:
+                regex = getattr(context, "path_regex", None) or getattr(
+                    context.original_route, "path_regex", None
+                )
+                if regex is not None:
+                    self.patterns.append((regex, path))
+            else:
+                self.exact.add(path)
+
+    def handler(self, path: str) -> str:
+        """The template that names `path`, or "none"."""
+        if path in self.exact:
+            return path
+        for regex, template in self.patterns:
+            if regex.match(path):
+                return template
+        return UNMATCHED
+
+
+def templates(app: Any) -> Templates:
+    """The app's templates, computed on its first request (not from app.openapi(): building the
+    document would cost that request, usually a readiness probe, a third of a second)."""
+    found: Templates | None = getattr(app.state, "route_templates", None)
     if found is None:
-        paths = (context.path for context in iter_route_contexts(app.routes))
-        found = frozenset(path for path in paths if path and "{" not in path)
-        app.state.route_templates = found
+        found = app.state.route_templates = Templates(app)
     return found
-
-
-def instrument(app: FastAPI) -> None:
-    """Count requests and time them per route template, method and exact status."""
-    app.add_middleware(
-        _Instrumentation,
-        should_group_status_codes=False,
-        excluded_handlers=["/metrics"],
-        instrumentations=[metric for metric in HTTP_METRICS if metric is not None],
-    )

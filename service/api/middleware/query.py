@@ -31,24 +31,34 @@ def known_parameters(app: Any) -> Known:
     return cached
 
 
+def unknown(scope: Scope) -> list[str]:
+    """The query parameters the request's operation does not declare, sorted."""
+    if not scope["query_string"]:
+        return []
+    declared = known_parameters(scope["app"]).get((scope["path"], scope["method"]))
+    if declared is None:
+        return []
+    given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    return sorted({name for name, _ in given} - declared)
+
+
 class QueryGuard:
-    """Answer 422 naming any query parameter the operation does not declare."""
+    """Answer 422 naming any query parameter the operation does not declare.
+
+    The app itself wires service.api.middleware.layer, which calls `unknown` and `refuse`.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["query_string"]:
-            declared = known_parameters(scope["app"]).get((scope["path"], scope["method"]))
-            if declared is not None:
-                given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-                unknown = sorted({name for name, _ in given} - declared)
-                if unknown:
-                    return await _refuse(send, unknown)
+        if scope["type"] == "http" and (names := unknown(scope)):
+            return await refuse(send, names)
         await self.app(scope, receive, send)
 
 
-async def _refuse(send: Send, unknown: list[str]) -> None:
+async def refuse(send: Send, unknown: list[str]) -> None:
+    """The 422 problem naming each unknown parameter."""
     errors, detail = field_errors(
         {"loc": ("query", name), "msg": "Extra inputs are not permitted", "type": EXTRA}
         for name in unknown

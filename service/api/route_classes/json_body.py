@@ -8,23 +8,34 @@ gets FastAPI's handler, handed the same parsed body (`with_parsed_body`). The Op
 built from the same signature (request schema, example, response schema, 422), and a validation
 failure raises the same RequestValidationError, so the problem+json error is the one FastAPI's path
 gives.
+
+`direct_routes` indexes the app's routes of that shape (and the GET routes without parameters,
+`direct_get`) by method and exact path: the request layer (service.api.middleware.layer)
+answers a request to one of them itself, the body already read,
+without Starlette's Request, router and exception middleware (the app's exception handlers still
+render what it raises). Every other request takes the app's own path.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
-from typing import Any, get_type_hints
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NamedTuple, get_type_hints
 
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from service.api.route_classes.json_text import request_json
+from service.api.route_classes.json_text import loads, request_json
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# (raw body, Content-Type) -> JSON, or a Response the endpoint returned itself
+Direct = Callable[[bytes, str | None], Awaitable[bytes | Response]]
+BodyAnswer = Callable[[bytes, str | None], Awaitable[bytes]]  # a JsonBodyRoute's: always JSON
 
 
 def is_json(content_type: str | None) -> bool:
@@ -53,24 +64,26 @@ def _models(endpoint: Callable[..., Any]) -> tuple[type[BaseModel], type[BaseMod
 class JsonBodyRoute(APIRoute):
     """An APIRoute that validates raw JSON bytes and serializes its model without detours."""
 
-    def get_route_handler(self) -> Handler:
-        """The cheap handler when the endpoint has the shape it needs, else FastAPI's."""
+    def direct(self) -> BodyAnswer | None:
+        """The route as raw body in, JSON bytes out, when the endpoint has the shape it needs.
+
+        It raises what the handler raises (RequestValidationError, the core's errors), for the
+        app's exception handlers (see `direct_routes`).
+        """
         models = _models(self.endpoint)
         if models is None or self.dependant.dependencies:
-            return with_parsed_body(super().get_route_handler())
+            return None
         body_model, response_model = models
         endpoint = self.endpoint
-        status_code = self.status_code or 200
         to_json = response_model.__pydantic_serializer__.to_json
 
-        async def handler(request: Request) -> Response:
-            raw = await request.body()
+        async def answer(raw: bytes, content_type: str | None) -> bytes:
             if not raw:  # as FastAPI: an absent body is a missing one
                 missing = {"type": "missing", "loc": ("body",), "msg": "Field required"}
                 raise RequestValidationError([{**missing, "input": None}])
             try:
-                if is_json(request.headers.get("content-type")):
-                    body = body_model.model_validate(await request_json(request))
+                if is_json(content_type):
+                    body = body_model.model_validate(loads(raw))
                 else:  # FastAPI validates the bytes themselves, which a model refuses
                     body = body_model.model_validate(raw, from_attributes=True)
             except ValidationError as exc:
@@ -78,9 +91,21 @@ class JsonBodyRoute(APIRoute):
                 raise RequestValidationError(
                     [{**e, "loc": ("body", *e["loc"])} for e in errors]
                 ) from None
-            return Response(
-                to_json(await endpoint(body)), status_code, media_type="application/json"
-            )
+            return to_json(await endpoint(body))
+
+        return answer
+
+    def get_route_handler(self) -> Handler:
+        """The cheap handler when the endpoint has the shape it needs, else FastAPI's."""
+        answer = self.direct()
+        if answer is None:
+            return with_parsed_body(super().get_route_handler())
+        status_code = self.status_code or 200
+
+        async def handler(request: Request) -> Response:
+            raw = await request.body()
+            content = await answer(raw, request.headers.get("content-type"))
+            return Response(content, status_code, media_type="application/json")
 
         return handler
 
@@ -94,3 +119,81 @@ def with_parsed_body(handler: Handler) -> Handler:
         return await handler(request)
 
     return parsed
+
+
+class DirectRoute(NamedTuple):
+    """A route answered by the request layer itself: its answer and its status."""
+
+    answer: Direct
+    status: int
+
+
+def direct_get(route: APIRoute) -> Direct | None:
+    """`async def f() -> Model` with no parameter: the model as FastAPI answers it (validated as
+    its response model, dumped in JSON mode by alias, rendered as Starlette's JSONResponse does).
+    A Response the endpoint returns instead is passed on as it is."""
+    model = route.response_model
+    if (
+        not inspect.iscoroutinefunction(route.endpoint)
+        or inspect.signature(route.endpoint).parameters
+        or not (isinstance(model, type) and issubclass(model, BaseModel))
+        or not isinstance(route.response_class, DefaultPlaceholder)
+        or route.response_model_include is not None
+        or route.response_model_exclude is not None
+        or not route.response_model_by_alias
+        or route.response_model_exclude_unset
+        or route.response_model_exclude_defaults
+        or route.response_model_exclude_none
+        or route.dependant.dependencies
+    ):
+        return None
+    endpoint = route.endpoint
+
+    async def answer(raw: bytes, content_type: str | None) -> bytes | Response:
+        value = await endpoint()
+        if isinstance(value, Response):
+            return value
+        if not isinstance(value, model):
+            value = model.model_validate(value)
+        data = value.model_dump(mode="json", by_alias=True)
+        return json.dumps(
+            data, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+        ).encode("utf-8")
+
+    return answer
+
+
+def direct_routes(app: Any) -> dict[tuple[str, str], DirectRoute]:
+    """(method, exact path) -> the route there that the request layer answers itself: a POST-only
+    JsonBodyRoute whose endpoint has the cheap shape, or a GET-only route of `direct_get`'s.
+
+    Built once per app, on its first request (routes added later are not indexed: they take the
+    app's own path). A route with a dependency anywhere (the app's, its router's) is left out.
+    """
+    found: dict[tuple[str, str], DirectRoute] | None = getattr(app.state, "direct_routes", None)
+    if found is None:
+        found = {}
+        taken: set[tuple[str, str]] = set()  # the first route the router would pick, seen
+        shared = bool(getattr(app.router, "dependencies", None))
+        for context in iter_route_contexts(app.routes):
+            methods, path = context.methods, context.path
+            if path is None:
+                continue
+            for method in ("GET", "POST"):
+                if (methods is not None and method not in methods) or (method, path) in taken:
+                    continue
+                taken.add((method, path))
+                route = context.original_route
+                if shared or context.route is not route or "{" in path or methods != {method}:
+                    continue
+                if not isinstance(route, APIRoute):
+                    continue
+                answer: Direct | None = None
+                if method == "POST" and isinstance(route, JsonBodyRoute):
+                    answer = route.direct()
+                elif method == "GET":
+                    answer = direct_get(route)
+                if answer is not None:
+                    found[(method, path)] = DirectRoute(answer, route.status_code or 200)
+        app.state.direct_routes = found
+    return found

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 
 from service.core.errors import GraphLimitExceeded, InvalidGraph
@@ -63,7 +64,7 @@ class Graph:
             "loss": unparse(self.loss),
         }
 
-    @property
+    @cached_property  # a frozen graph's id never changes; hashing it costs ~30 µs
     def id(self) -> str:
         """sha256 of the canonical definition as compact JSON with sorted keys."""
         text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))

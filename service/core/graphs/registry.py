@@ -106,7 +106,12 @@ def dataset_columns(graph: Graph) -> tuple[int, ...]:
 def default_cache_root(numba_cache_dir: str | None) -> str:
     """`graphs` under the numba cache folder (the setting, NUMBA_CACHE_DIR, else a temp dir)."""
     base = numba_cache_dir or os.environ.get("NUMBA_CACHE_DIR") or tempfile.gettempdir()
-    return str(Path(base) / "backprop-graphs")
+    return _under(base)
+
+
+@cache
+def _under(base: str) -> str:
+    return str(Path(base) / "backprop-graphs")  # pathlib costs a few µs on every request
 
 
 @cache
