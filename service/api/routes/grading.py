@@ -31,6 +31,7 @@ from service.api.schemas.grading import (
     GradeBatchRequest,
     GradeRequest,
     TrainGrade,
+    case_point,
 )
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
@@ -117,15 +118,22 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
         submitted = body.submission.model_dump()
         slot = training_pool.in_slot(settings)
         return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
-    x, y = body.case.resolve()
+    graph, x, y = case_point(body.case)
     if isinstance(body, GradcheckGrade):
-        case, data = body.case, load_dataset()
-        row0 = (data.X[0].tolist(), float(data.y[0]))  # the notebook's global point
+        case = body.case
         return tasks.grade_gradcheck(
-            x, y, case.w, case.eps, case.checked(), body.submission.items(), **options,
-            global_point=row0,
+            x, y, case.w, case.eps, case.checked(graph), body.submission.items(), **options,
+            global_point=_row0(), graph=graph,
         )  # fmt: skip
-    return tasks.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), **options)
+    submitted = {k: v for k, v in body.submission if v is not None}
+    submitted |= body.submission.__pydantic_extra__ or {}
+    return tasks.grade_point(body.task, x, y, body.case.w, submitted, **options, graph=graph)
+
+
+def _row0() -> tuple[list[float], float]:
+    """The notebook's global point: row 0 of the dataset."""
+    data = load_dataset()
+    return data.X[0].tolist(), float(data.y[0])
 
 
 def _graded(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> GradeResponse:

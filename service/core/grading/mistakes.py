@@ -415,7 +415,7 @@ def numerical_gradient(
                "backward": (base - lm) / eps}.get(how.difference)  # fmt: skip
         if one is None:
             return None
-        return [one * (2.0 if how.divisor and how.difference == "central" else 1.0)] * 9
+        return [one * (2.0 if how.divisor and how.difference == "central" else 1.0)] * len(v)
     for i in range(len(v)):
         old = v[i]
         if how.difference == "central":
@@ -498,12 +498,16 @@ def gradcheck_variants(
     eps: float,
     g: Sequence[float],
     global_g: Sequence[float] | None,
+    loss: Callable[[Sequence[float]], float] | None = None,
 ) -> list[Variant]:
     """Wrong versions of the gradient check of gradient g: numerical loops and comparisons, with
-    at most two mutations in all (three where a loop's two come with a right comparison)."""
+    at most two mutations in all (three where a loop's two come with a right comparison).
+    ``loss``: the graph's loss at weights v (default the course graph's at x, y)."""
 
-    def loss(v: Sequence[float]) -> float:
+    def course_loss(v: Sequence[float]) -> float:
         return forward(x, y, v).loss
+
+    loss = loss or course_loss
 
     try:
         right_n = numerical_gradient(loss, w, eps, Numerical())
