@@ -89,8 +89,30 @@ class Names:
         return self.slot[slot]
 
 
+# Simplest first: the order singles are tried in, so the first match is the simplest story.
+PRIORITY = {
+    "sign_flip@dy_pred": 0, "wrong_constant@dy_pred": 1, "wrong_constant@loss": 1,
+    "wrong_derivative": 2, "double_activation": 2, "wrong_op": 2, "dropped_term": 2,
+    "dropped_factor": 3, "fanout_overwrite": 3, "swapped_operands": 3, "global_w": 4,
+    "wrong_operand": 4, "off_by_one": 4, "sign_flip": 5, "wrong_constant": 5,
+}  # fmt: skip
+
+
+def _rank(edit: Edit) -> int:
+    return PRIORITY.get(edit.label, PRIORITY.get(edit.label.split("@")[0], 6))
+
+
 def forward_edits(graph: Graph) -> list[Edit]:
     """Every forward mutation of the graph's tape, simplest kinds first."""
+    return sorted(_forward_edits(graph), key=_rank)
+
+
+def backward_edits(graph: Graph) -> list[Edit]:
+    """Every backward mutation of the graph's reverse sweep, simplest kinds first."""
+    return sorted(_backward_edits(graph), key=_rank)
+
+
+def _forward_edits(graph: Graph) -> list[Edit]:
     t = tape(graph)
     names = Names(graph, t)
     first, n = t.first_step, t.n_inputs
@@ -268,8 +290,7 @@ def _upstream(a: float, b: float, out: float, g: float, k: float) -> float:
     return g
 
 
-def backward_edits(graph: Graph) -> list[Edit]:
-    """Every backward mutation of the graph's reverse sweep, simplest kinds first."""
+def _backward_edits(graph: Graph) -> list[Edit]:
     t = tape(graph)
     names = Names(graph, t)
     first = t.first_step

@@ -340,16 +340,23 @@ def backward_follows(c: Cache, submitted: Mapping[str, Value]) -> list[Variant]:
     """The gradients below dw7, dw6 and dw8 from the student's own dw7, dw6, dw8 (graph.adjoints'
     `given`: dw7 is dL/d(exp + w7), dw6 dL/d(a*a + w6), dw8 dL/d(sin*q + w8))."""
     s = _numbers(submitted)
-    out = []
-    for own, stage, below in (
-        ("dw7", "tanh_in", ("dw6", "dw1", "dw2")),
-        ("dw6", "exp_in", ("dw1", "dw2")),
-        ("dw8", "sigmoid_in", ("dw3", "dw4", "dw5")),
-    ):
-        if own in s:
-            g = dict(zip(GRADIENT_NAMES, adjoints(c, given={stage: s[own]}).weights, strict=True))
-            out.append(_follows(f"your own {own}", {k: g[k] for k in below}))
-    return out
+    return [_follow(c, own, s[own]) for own in ("dw7", "dw6", "dw8") if own in s]
+
+
+_BELOW = {
+    "dw7": ("tanh_in", ("dw6", "dw1", "dw2")),
+    "dw6": ("exp_in", ("dw1", "dw2")),
+    "dw8": ("sigmoid_in", ("dw3", "dw4", "dw5")),
+}
+
+
+@lru_cache(maxsize=4096)
+def _follow(c: Cache, own: str, value: float) -> Variant:
+    """The gradients below `own` from the student's value of it (memoized: a class's right dw7
+    is one value)."""
+    stage, below = _BELOW[own]
+    g = dict(zip(GRADIENT_NAMES, adjoints(c, given={stage: value}).weights, strict=True))
+    return _follows(f"your own {own}", {k: g[k] for k in below})
 
 
 # ---- the gradient check ------------------------------------------------------------------------

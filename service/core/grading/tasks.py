@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from typing import Protocol
 
 from service.core.errors import InvalidInput, NumericalOverflow
 from service.core.gradcheck import check_gradient
 from service.core.grading import graph_mistakes, mistakes, train_mistakes
 from service.core.grading.policy import Grade, Policy, Value, Variant, grade
-from service.core.graph import GRADIENT_NAMES, backward, forward
+from service.core.graph import GRADIENT_NAMES, Cache, backward, forward
 from service.core.graphs import evaluate
 from service.core.graphs import gradcheck as graph_check
 from service.core.graphs.definition import OUTPUT, Graph
@@ -96,9 +97,8 @@ def grade_point(
         return grade_graph_point(
             graph, task, x, y, w, submitted, policy, points, reveal, feedback
         )  # fmt: skip
-    cache = forward(x, y, w)
+    cache, everything = _course_point(task, tuple(x), float(y), tuple(w))
     if task == "forward":
-        everything: dict[str, Value] = dict(cache.values())
 
         def variants() -> Sequence[Variant]:
             return mistakes.forward_variants(cache)
@@ -106,7 +106,6 @@ def grade_point(
         def follows(given: Mapping[str, Value]) -> Sequence[Variant]:
             return mistakes.forward_follows(cache, given)
     else:
-        everything = dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
 
         def variants() -> Sequence[Variant]:
             return mistakes.backward_variants(cache)
@@ -118,6 +117,18 @@ def grade_point(
     return grade(
         task, expected, submitted, policy, points, variants, reveal, feedback, follows=follows
     )
+
+
+@lru_cache(maxsize=512)
+def _course_point(
+    task: str, x: tuple[float, ...], y: float, w: tuple[float, ...]
+) -> tuple[Cache, dict[str, Value]]:
+    """The course graph's cache and the task's right values at a point, computed once per
+    distinct case (a class's submissions share it). Callers copy before changing them."""
+    cache = forward(x, y, w)
+    if task == "forward":
+        return cache, dict(cache.values())
+    return cache, dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
 
 
 _COURSE: dict[int, tuple[Graph, bool]] = {}
