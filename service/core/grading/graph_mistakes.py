@@ -367,9 +367,9 @@ def backward_values(
         other = run_forward(graph, x, y, [GLOBAL] * len(w), ())
         if other is None:
             return None
-        kept = {t.nodes[name] for name in graph.reported} | {t.loss, t.output}
+        kept = {t.nodes[name] for name in graph.reported}  # the forward dict's, and the loss's
         slots = [
-            v if i in kept or i < t.n_inputs or t.target <= i < t.first_step else o
+            v if i in kept or i < t.n_inputs or t.target <= i < t.first_step or i >= t.output else o
             for i, (v, o) in enumerate(zip(slots, other[0], strict=True))
         ]
     changed = {e.contribution: e for e in edits if e.contribution >= 0}
