@@ -14,6 +14,11 @@ Items graded (what the course's template returns):
   ``per_weight`` (a per-weight comparison, numbers or booleans: always wrong by its form, and the
   diagnosis says which definition it is), each when submitted or given points;
 - train: ``loss_history`` always (graded on the epochs given), ``final_weights`` when submitted.
+
+Another graph than the course's (forward, backward, gradcheck): its reported nodes, loss, dy_pred
+(y_pred when submitted), d<weight>, lengths and names checked against it (InvalidInput, 422); its
+wrong versions come from the search generated on its tape (graph_mistakes). (Over 250 lines:
+four tasks' graders, the course's and any graph's.)
 """
 
 from __future__ import annotations
