@@ -93,7 +93,7 @@ def test_a_wrong_gradient_check_of_a_preset_is_named(client: Any) -> None:
                 "case": {**CS231N, "eps": 1e-7},
                 "submission": {"numerical": [0.1] * 9},
             },
-            "'numerical' has 9 values",
+            "'numerical' has 9 values; the graph takes 3",
         ),  # fmt: skip
         (
             {

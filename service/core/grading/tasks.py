@@ -288,7 +288,7 @@ def check_lengths(n: int, submitted: Submitted, analytic: Sequence[float] | None
         value = given.get(name)
         if isinstance(value, list) and len(value) != n:
             raise InvalidInput(
-                f"'{name}' has {len(value)} values; the graph has {n} weights"
+                f"'{name}' has {len(value)} values; the graph takes {n} (one per weight)"
             )  # fmt: skip
 
 
