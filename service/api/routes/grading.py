@@ -12,6 +12,11 @@ Tested by api_tests/test_grading.py.
 
 from __future__ import annotations
 
+import gc
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from anyio import to_thread
@@ -31,6 +36,7 @@ from service.api.schemas.grading import (
     GradeBatchRequest,
     GradeRequest,
     TrainGrade,
+    case_point,
 )
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
@@ -98,7 +104,11 @@ async def grade_batch(
             }
         )
 
-    return await streaming.answer(request, work)
+    answer = await streaming.answer(request, work)
+    if isinstance(answer, GradeBatchResponse):  # built and checked above: serialized once, not
+        # dumped, validated again and serialized by FastAPI (a 1,000-item answer is ~3 MB)
+        return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
+    return answer
 
 
 def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
@@ -117,41 +127,108 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
         submitted = body.submission.model_dump()
         slot = training_pool.in_slot(settings)
         return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
-    x, y = body.case.resolve()
+    graph, x, y = case_point(body.case)
     if isinstance(body, GradcheckGrade):
-        case, data = body.case, load_dataset()
-        row0 = (data.X[0].tolist(), float(data.y[0]))  # the notebook's global point
+        case = body.case
         return tasks.grade_gradcheck(
-            x, y, case.w, case.eps, case.checked(), body.submission.items(), **options,
-            global_point=row0,
+            x, y, case.w, case.eps, case.checked(graph), body.submission.items(), **options,
+            global_point=_row0(), graph=graph,
         )  # fmt: skip
-    return tasks.grade_point(body.task, x, y, body.case.w, body.submission.model_dump(), **options)
+    submitted = {k: v for k, v in body.submission.__dict__.items() if v is not None}
+    submitted |= body.submission.__pydantic_extra__ or {}
+    return tasks.grade_point(body.task, x, y, body.case.w, submitted, **options, graph=graph)
 
 
-def _graded(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> GradeResponse:
+def _row0() -> tuple[list[float], float]:
+    """The notebook's global point: row 0 of the dataset."""
+    data = load_dataset()
+    return data.X[0].tolist(), float(data.y[0])
+
+
+def _graded(
+    body: Any, settings: Settings, memo: dict[str, TrainResult], verdicts: list[Any] | None = None
+) -> GradeResponse:
     """Grade one validated request, count its verdict, and render it (in a worker thread)."""
     grade = _grade(body, settings, memo)
     record_grade(grade.task, grade.passed)
+    if verdicts is not None:
+        verdicts.append((grade.task, grade.passed))
     return render(body.format, grade)
 
 
+_PAUSE = threading.Lock()
+_PAUSED = [0, False]  # batches running, whether the collector was enabled before the first
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while batches run (reference counting still frees
+    almost everything): a 1,000-item batch allocates enough long-lived objects to trigger full
+    collections of the whole heap, which cost about as much as the grading itself. Restored
+    when the last running batch ends; a batch is bounded (BACKPROP_MAX_GRADE_BATCH)."""
+    with _PAUSE:
+        if _PAUSED[0] == 0:
+            _PAUSED[1] = gc.isenabled()
+            gc.disable()
+        _PAUSED[0] += 1
+    try:
+        yield
+    finally:
+        with _PAUSE:
+            _PAUSED[0] -= 1
+            if _PAUSED[0] == 0 and _PAUSED[1]:
+                gc.enable()
+
+
 def _grade_all(items: list[Any], settings: Settings) -> list[BatchEntry]:
-    """Every batch item in order; cases repeated in the batch are trained once."""
+    """Every batch item in order (the collector paused); cases repeated in the batch are trained
+    once, and an item repeated exactly (many students with the same right answer) is graded
+    once."""
+    with _collector_paused():
+        return _grade_items(items, settings)
+
+
+def _grade_items(items: list[Any], settings: Settings) -> list[BatchEntry]:
     memo: dict[str, TrainResult] = {}
+    seen: dict[str, tuple[BatchEntry, list[Any]]] = {}
     job = training_pool.JOB.get() or training_pool.Job()  # the request's (anyio copies the context)
     entries = []
     for i, item in enumerate(items):
         job.check()
         job.report({"item": i, "items": len(items)}, fresh=True)
-        entries.append(_entry(i, item, settings, memo))
+        key = _key(item)
+        if key is not None and key in seen:
+            entry, verdicts = seen[key]
+            for task, passed in verdicts:
+                record_grade(task, passed)
+            entries.append(entry.model_copy(update={"index": i}))
+            continue
+        verdicts = []
+        entries.append(_entry(i, item, settings, memo, verdicts))
+        if key is not None:
+            seen[key] = (entries[-1], verdicts)
     return entries
 
 
-def _entry(index: int, item: Any, settings: Settings, memo: dict[str, TrainResult]) -> BatchEntry:
+def _key(item: Any) -> str | None:
+    """The item as text, to find exact repeats (None when it is not plain JSON)."""
+    try:
+        return json.dumps(item, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def _entry(
+    index: int,
+    item: Any,
+    settings: Settings,
+    memo: dict[str, TrainResult],
+    verdicts: list[Any] | None = None,
+) -> BatchEntry:
     """One batch item: validated on its own; a bad one is not gradable, with the reason."""
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
     try:
-        result = _graded(REQUEST.validate_python(item), settings, memo)
+        result = _graded(REQUEST.validate_python(item), settings, memo, verdicts)
     except ClientGone:
         raise
     except ValidationError as exc:

@@ -7,17 +7,35 @@ Tested by api_tests/test_grading.py.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from service.api.schemas.base import Float, Schema, Weights
 from service.api.schemas.grade_results import PolicyKind
-from service.api.schemas.graph import GradCheckRequest, Gradients, Point
+from service.api.schemas.graph import (
+    MAX_VECTOR,
+    GradCheckRequest,
+    Gradients,
+    GraphSpec,
+    Point,
+    _course_named,
+)
 from service.api.schemas.training import TrainRequest
+from service.core.errors import InvalidInput
 from service.core.grading.policy import Policy, resolve_policy
 from service.core.grading.tasks import ITEMS
 from service.core.graph import GRADIENT_NAMES
+from service.core.graphs.definition import Graph
+from service.core.graphs.presets import DEFAULT, builtin
 from service.core.selfcheck import REFERENCE_FORWARD, REFERENCE_GRADIENTS
 
 Format = Literal["native", "gradescope", "prairielearn"]
@@ -74,7 +92,8 @@ class GradeOptions(Schema):
         description="Points per item (default 1 each), keyed by item name: forward exp, tanh, "
         "sigmoid, loss, dy_pred (and y_pred, graded only when submitted or named here); backward "
         "dw1..dw9; gradcheck difference, numerical, per_weight; train loss_history, "
-        "final_weights. Naming an optional item makes it graded even when missing.",
+        "final_weights. For another graph: forward every reported node, loss, dy_pred (and "
+        "y_pred); backward d<weight>. Naming an optional item makes it graded even when missing.",
     )
     format: Format = Field(
         "native",
@@ -95,6 +114,34 @@ class GradeOptions(Schema):
         "catalogue id such as wrong_derivative@sin, and a sentence), if one does.",
     )
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _course_shapes(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        """For the course graph, the fixed shapes as before: no other submission keys, 9 values
+        per weight list (another graph's are checked against it, 422 naming the length)."""
+        model = handler(data)
+        case = getattr(model, "case", None)
+        if not _course_named(getattr(case, "graph", None)):
+            return model
+        errors: list[InitErrorDetails] = []
+        sub = getattr(model, "submission", None)
+        for key in getattr(sub, "__pydantic_extra__", None) or {}:
+            errors.append(_error("extra_forbidden", "Extra inputs are not permitted",
+                                 ("submission", key), data))  # fmt: skip
+        lists = [(("submission", n), getattr(sub, n, None)) for n in ("numerical", "per_weight")]
+        lists.append((("case", "gradients"), getattr(case, "gradients", None)))
+        for loc, value in lists:
+            if isinstance(value, list) and len(value) != 9:
+                short = len(value) < 9
+                errors.append(_error(
+                    "too_short" if short else "too_long",
+                    f"List should have at {'least' if short else 'most'} 9 items after "
+                    f"validation, not {len(value)}", loc, value,
+                ))  # fmt: skip
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return model
+
     def to_policy(self, task: str) -> Policy:
         """The core's policy for what the request gave."""
         given = self.policy
@@ -105,6 +152,8 @@ class GradeOptions(Schema):
     @model_validator(mode="after")
     def _known_items(self) -> GradeOptions:
         task = getattr(self, "task", "")
+        if not _course_named(getattr(getattr(self, "case", None), "graph", None)):
+            return self  # another graph's items are its own: checked against it (422)
         unknown = sorted(set(self.points or {}) - set(ITEMS.get(task, ())))
         if unknown:
             raise ValueError(
@@ -114,9 +163,51 @@ class GradeOptions(Schema):
         return self
 
 
+def _error(kind: str, message: str, loc: tuple[str, ...], value: Any) -> InitErrorDetails:
+    return {"type": PydanticCustomError(kind, message), "loc": loc, "input": value}
+
+
+def case_point(case: Point) -> tuple[Graph, list[float], float]:
+    """A grading case's graph (the course's without a registry look-up) and its x and y, the
+    lengths checked against the graph (422 naming them)."""
+    if _course_named(case.graph):
+        graph = builtin()[DEFAULT]
+        if case.row is not None and len(case.w) == len(graph.weights):
+            row, target = _course_row(case.row)
+            return graph, list(row), target
+    else:
+        graph = case.resolve_graph()
+    xs, y = case.at(graph)
+    return graph, list(xs), y
+
+
+@lru_cache(maxsize=1024)
+def _course_row(row: int) -> tuple[tuple[float, ...], float]:
+    """A dataset row's features and target (Point.at's, remembered per row)."""
+    x, y = Point(w=[0.0] * 9, row=row).at(builtin()[DEFAULT])
+    return tuple(x), y
+
+
+TRAINING_GRAPHS = (None, DEFAULT)  # the graphs a training case takes for now
+
+
+def refuse_training_graph(spec: GraphSpec) -> None:
+    """The one place training cases refuse another graph than the course's (until training on
+    any graph is graded: the training variants are the course's)."""
+    if spec not in TRAINING_GRAPHS:
+        raise InvalidInput(
+            "grading a training case takes only the course graph for now; forward, backward "
+            "and gradcheck cases take any graph"
+        )
+
+
 class ForwardSubmission(Schema):
     """A student's forward values, any subset: exp, tanh, sigmoid, loss and dy_pred are graded
-    (a missing one scores 0); y_pred only when submitted."""
+    (a missing one scores 0); y_pred only when submitted. For another graph than the course's:
+    its reported nodes by name, y_pred, loss, dy_pred."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Float]
 
     exp: Float | None = Field(None, description="Submitted e^(a*a + w6).")
     tanh: Float | None = Field(None, description="Submitted tanh(exp + w7).")
@@ -127,7 +218,11 @@ class ForwardSubmission(Schema):
 
 
 class BackwardSubmission(Schema):
-    """A student's gradients; any subset (a missing one scores 0)."""
+    """A student's gradients; any subset (a missing one scores 0). For another graph than the
+    course's: d<weight> for its weights."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Float]
 
     dw1: Float | None = Field(None, description="Submitted dL/dw1.")
     dw2: Float | None = Field(None, description="Submitted dL/dw2.")
@@ -140,8 +235,16 @@ class BackwardSubmission(Schema):
     dw9: Float | None = Field(None, description="Submitted dL/dw9.")
 
 
-NINE = Field(min_length=9, max_length=9)
-PerWeight = Annotated[list[Float], NINE] | Annotated[list[bool], NINE]
+PER_WEIGHT = Field(min_length=1, max_length=MAX_VECTOR)
+PerWeight = Annotated[list[Float], PER_WEIGHT] | Annotated[list[bool], PER_WEIGHT]
+Vector = Annotated[
+    list[Float],
+    Field(
+        min_length=1,
+        max_length=MAX_VECTOR,
+        description="One value per weight, in the graph's order (course: w1..w9).",
+    ),
+]
 
 
 class GradcheckSubmission(Schema):
@@ -149,13 +252,15 @@ class GradcheckSubmission(Schema):
     gradient, and/or a per-weight comparison (numbers or booleans)."""
 
     difference: Float | None = Field(None, description="||g - n|| / (||g|| + ||n||).")
-    numerical: Weights | None = Field(
-        None, description="The central-difference derivatives for w1..w9, in order."
+    numerical: Vector | None = Field(
+        None,
+        description="The central-difference derivatives, one per weight in order (course: w1..w9).",
     )
     per_weight: PerWeight | None = Field(
         None,
-        description="A per-weight comparison the code returns instead of the difference: 9 "
-        "numbers (e.g. (g-n)/(g+n), |g-n|/(|g|+|n|), n-g) or 9 booleans. Graded as what it is: "
+        description="A per-weight comparison the code returns instead of the difference: one "
+        "per weight (course: 9), numbers (e.g. (g-n)/(g+n), |g-n|/(|g|+|n|), n-g) or booleans. "
+        "Graded as what it is: "
         "never full marks (the check is one norm ratio); the diagnosis says which definition "
         "it follows.",
     )
@@ -163,7 +268,9 @@ class GradcheckSubmission(Schema):
     @model_validator(mode="after")
     def _something(self) -> GradcheckSubmission:
         if self.difference is None and self.numerical is None and self.per_weight is None:
-            raise ValueError("submit 'difference', 'numerical' (9 floats), 'per_weight', or some")
+            raise ValueError(
+                "submit 'difference', 'numerical' (one float per weight), 'per_weight', or some"
+            )
         return self
 
     def items(self) -> dict[str, float | list[float] | None]:
@@ -175,16 +282,19 @@ class GradcheckSubmission(Schema):
 class GradcheckCase(GradCheckRequest):
     """The point, eps, and the gradient the student checked (a dict or 9 values in order)."""
 
-    gradients: Gradients | Weights | None = Field(  # type: ignore[assignment]
+    gradients: Gradients | Vector | None = Field(  # type: ignore[assignment]
         None,
-        description="The gradient the student's check is about (their backward's): dw1..dw9 as "
-        "a dict or a list of 9. Default: the service's own.",
+        description="The gradient the student's check is about (their backward's): keyed "
+        "d<weight> (course: dw1..dw9), or a list in the weights' order. Default: the service's "
+        "own.",
     )
 
-    def checked(self) -> list[float] | None:
-        """The gradient as 9 floats, or None."""
+    def checked(self, graph: Graph | None = None) -> list[float] | None:
+        """The gradient in the graph's weight order (course: 9 floats), or None."""
         if self.gradients is None or isinstance(self.gradients, list):
             return self.gradients
+        if graph is not None and not _course_named(self.graph):
+            return self.supplied(graph)
         return list(self.gradients.model_dump().values())
 
 
@@ -230,8 +340,21 @@ class TrainGrade(GradeOptions):
     """Grade a training run."""
 
     task: Literal["train"] = Field(description="train.")
-    case: TrainRequest = Field(description="The training configuration, as POST /train takes it.")
+    case: TrainRequest = Field(
+        description="The training configuration, as POST /train takes it (the course graph "
+        "only, for now)."
+    )
     submission: TrainSubmission = Field(description="The student's loss history and weights.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _course_graph_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("case"), dict):
+            case = data["case"]
+            if "graph" in case and "graph" not in TrainRequest.model_fields:
+                refuse_training_graph(case["graph"])
+                data = {**data, "case": {k: v for k, v in case.items() if k != "graph"}}
+        return data
 
 
 _ROW0: dict[str, Any] = {"w": [0.1] * 9, "row": 0}

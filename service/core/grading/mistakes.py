@@ -340,16 +340,23 @@ def backward_follows(c: Cache, submitted: Mapping[str, Value]) -> list[Variant]:
     """The gradients below dw7, dw6 and dw8 from the student's own dw7, dw6, dw8 (graph.adjoints'
     `given`: dw7 is dL/d(exp + w7), dw6 dL/d(a*a + w6), dw8 dL/d(sin*q + w8))."""
     s = _numbers(submitted)
-    out = []
-    for own, stage, below in (
-        ("dw7", "tanh_in", ("dw6", "dw1", "dw2")),
-        ("dw6", "exp_in", ("dw1", "dw2")),
-        ("dw8", "sigmoid_in", ("dw3", "dw4", "dw5")),
-    ):
-        if own in s:
-            g = dict(zip(GRADIENT_NAMES, adjoints(c, given={stage: s[own]}).weights, strict=True))
-            out.append(_follows(f"your own {own}", {k: g[k] for k in below}))
-    return out
+    return [_follow(c, own, s[own]) for own in ("dw7", "dw6", "dw8") if own in s]
+
+
+_BELOW = {
+    "dw7": ("tanh_in", ("dw6", "dw1", "dw2")),
+    "dw6": ("exp_in", ("dw1", "dw2")),
+    "dw8": ("sigmoid_in", ("dw3", "dw4", "dw5")),
+}
+
+
+@lru_cache(maxsize=4096)
+def _follow(c: Cache, own: str, value: float) -> Variant:
+    """The gradients below `own` from the student's value of it (memoized: a class's right dw7
+    is one value)."""
+    stage, below = _BELOW[own]
+    g = dict(zip(GRADIENT_NAMES, adjoints(c, given={stage: value}).weights, strict=True))
+    return _follows(f"your own {own}", {k: g[k] for k in below})
 
 
 # ---- the gradient check ------------------------------------------------------------------------
@@ -415,7 +422,7 @@ def numerical_gradient(
                "backward": (base - lm) / eps}.get(how.difference)  # fmt: skip
         if one is None:
             return None
-        return [one * (2.0 if how.divisor and how.difference == "central" else 1.0)] * 9
+        return [one * (2.0 if how.divisor and how.difference == "central" else 1.0)] * len(v)
     for i in range(len(v)):
         old = v[i]
         if how.difference == "central":
@@ -498,12 +505,16 @@ def gradcheck_variants(
     eps: float,
     g: Sequence[float],
     global_g: Sequence[float] | None,
+    loss: Callable[[Sequence[float]], float] | None = None,
 ) -> list[Variant]:
     """Wrong versions of the gradient check of gradient g: numerical loops and comparisons, with
-    at most two mutations in all (three where a loop's two come with a right comparison)."""
+    at most two mutations in all (three where a loop's two come with a right comparison).
+    ``loss``: the graph's loss at weights v (default the course graph's at x, y)."""
 
-    def loss(v: Sequence[float]) -> float:
+    def course_loss(v: Sequence[float]) -> float:
         return forward(x, y, v).loss
+
+    loss = loss or course_loss
 
     try:
         right_n = numerical_gradient(loss, w, eps, Numerical())

@@ -210,3 +210,33 @@ def test_property_a_wrong_history_says_nothing_of_where_or_how_far(
         grade("train", {"loss_history": expected}, {"loss_history": g}).items[0] for g in guesses
     )
     assert {**vars(a), "submitted": None} == {**vars(b), "submitted": None}
+
+
+def test_the_look_up_diagnosis_answers_as_the_vectorized_one() -> None:
+    """policy._diagnose_sorted (bisection) and _diagnose_numbers (numpy over every variant) agree
+    on random tables and submissions near their rows, under several relabs policies."""
+    import random
+
+    from service.core.grading import policy as p
+
+    rng = random.Random(11)
+    names = ("a", "b", "c")
+    for trial in range(300):
+        expected = {n: rng.uniform(-2, 2) for n in names}
+        variants = []
+        for v in range(rng.randint(1, 30)):
+            values = {n: rng.choice([expected[n] * (1 + rng.choice([1e-3, -1e-2, 0.5])),
+                                     rng.uniform(-2, 2), 0.0])
+                      for n in names if rng.random() < 0.7}  # fmt: skip
+            variants.append(p.Variant(f"v{v}", "", values))
+        row = rng.choice(variants).values
+        submitted = {
+            n: row.get(n, expected[n]) * (1 + rng.choice([0.0, 1e-8, 1e-5])) for n in names
+        }
+        pol = rng.choice([p.DEFAULT_POLICIES["backward"], p.Policy("relabs", rtol=1e-3, atol=1e-2)])
+        failed = [n for n in names if p.first_mismatch(pol, submitted[n], expected[n])]
+        if not failed:
+            continue
+        fast = p._diagnose_sorted(pol, submitted, expected, failed, tuple(variants))
+        slow = p._diagnose_numbers(pol, submitted, expected, failed, tuple(variants))
+        assert {k: v.id for k, v in fast.items()} == {k: v.id for k, v in slow.items()}, trial
