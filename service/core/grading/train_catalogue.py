@@ -81,8 +81,7 @@ SENTENCES = {
     "adam_v_not_squared": "Adam's v averaging g instead of g^2",
     "misplaced@eps": "Adam's eps added outside the division: lr*m/sqrt(v) + eps",
     "rms_not_decayed": "RMSprop's squared average never decayed: s += (1-alpha)*g^2",
-    "rms_not_centered": "RMSprop centered without its subtraction: sqrt(s), not "
-    "sqrt(s - gbar^2)",
+    "rms_not_centered": "RMSprop centered without its subtraction: sqrt(s), not sqrt(s - gbar^2)",
     "rms_momentum_misuse": "RMSprop's momentum buffer fed the raw gradient: b = momentum*b + g; "
     "w -= lr*b/avg, not b = momentum*b + g/avg",
     "lr_decay_ignored": "Adagrad's lr decay left out: lr / (1 + (t-1)*lr_decay) not applied",
@@ -153,17 +152,29 @@ CATALOGUE: tuple[Mistake, ...] = (
     M(("cs231n_momentum",), ("momentum",), update="cs231n"),
     M(("state_initial_value",), ("momentum",), update="first_gradient"),
     M(("velocity_previous_gradient",), ("momentum",), update="previous_gradient"),
-    M(("torch_momentum", "state_reset_each_epoch"), ("momentum",), update="torch",
-      state="reset_each_epoch"),  # fmt: skip
+    M(
+        ("torch_momentum", "state_reset_each_epoch"),
+        ("momentum",),
+        update="torch",
+        state="reset_each_epoch",
+    ),  # fmt: skip
     # torch's SGD
     M(("ema_momentum",), ("sgd",), when=("momentum",), update="ema"),
     M(("nesterov_as_plain",), ("sgd",), when=("nesterov",), override=(("nesterov", 0.0),)),
     M(("dampening_ignored",), ("sgd",), when=("dampening",), override=(("dampening", 0.0),)),
     # Adam: the course's and torch's
-    M(("bias_correction",), ("adam",), unless=("bias_correction",),
-      override=(("bias_correction", 1.0),)),  # fmt: skip
-    M(("no_bias_correction",), ADAMS, when=("bias_correction",),
-      override=(("bias_correction", 0.0),)),  # fmt: skip
+    M(
+        ("bias_correction",),
+        ("adam",),
+        unless=("bias_correction",),
+        override=(("bias_correction", 1.0),),
+    ),  # fmt: skip
+    M(
+        ("no_bias_correction",),
+        ADAMS,
+        when=("bias_correction",),
+        override=(("bias_correction", 0.0),),
+    ),  # fmt: skip
     M(("adam_constant_correction",), ADAMS, update="constants"),
     M(("eps_inside_sqrt",), ADAMS, update="eps_inside"),
     M(("adam_v_not_squared",), ADAMS, update="v_not_squared"),
@@ -174,29 +185,53 @@ CATALOGUE: tuple[Mistake, ...] = (
     M(("t_per_row",), ADAMS, when=("bias_correction",), counter="row"),
     M(("t_per_weight",), ADAMS, when=("bias_correction",), counter="weight"),
     *(
-        M(("bias_correction", f"t_per_{c}"), ("adam",), unless=("bias_correction",),
-          counter=c, override=(("bias_correction", 1.0),))  # fmt: skip
+        M(
+            ("bias_correction", f"t_per_{c}"),
+            ("adam",),
+            unless=("bias_correction",),
+            counter=c,
+            override=(("bias_correction", 1.0),),
+        )  # fmt: skip
         for c in ("epoch", "row", "weight")
     ),
-    M(("weight_decay_decoupled",), ("adam",), when=("weight_decay",), unless=("decoupled",),
-      override=(("decoupled", 1.0),)),  # fmt: skip
-    M(("weight_decay_coupled",), ("adamw",), when=("weight_decay",),
-      override=(("decoupled", 0.0),)),  # fmt: skip
+    M(
+        ("weight_decay_decoupled",),
+        ("adam",),
+        when=("weight_decay",),
+        unless=("decoupled",),
+        override=(("decoupled", 1.0),),
+    ),  # fmt: skip
+    M(
+        ("weight_decay_coupled",),
+        ("adamw",),
+        when=("weight_decay",),
+        override=(("decoupled", 0.0),),
+    ),  # fmt: skip
     # RMSprop
     M(("eps_inside_sqrt",), ("rmsprop",), update="eps_inside"),
     M(("rms_not_decayed",), ("rmsprop",), update="not_decayed"),
     M(("rms_not_centered",), ("rmsprop",), when=("centered",), override=(("centered", 0.0),)),
-    M(("rms_momentum_misuse",), ("rmsprop",), when=("momentum",),
-      update="momentum_before_division"),  # fmt: skip
+    M(
+        ("rms_momentum_misuse",),
+        ("rmsprop",),
+        when=("momentum",),
+        update="momentum_before_division",
+    ),  # fmt: skip
     M(("state_initial_value",), ("rmsprop",), update="first_gradient"),
     # Adagrad
     M(("eps_inside_sqrt",), ("adagrad",), update="eps_inside"),
     M(("t_per_epoch",), ("adagrad",), when=("lr_decay",), counter="epoch"),
     M(("lr_decay_ignored",), ("adagrad",), when=("lr_decay",), override=(("lr_decay", 0.0),)),
     # weight decay, wherever it is added to g
-    M(("weight_decay_ignored",), EVERY, when=("weight_decay",),
-      override=(("weight_decay", 0.0),)),  # fmt: skip
-    M(("weight_decay_after_update",), ("sgd", "adam", "rmsprop", "adagrad"),
-      when=("weight_decay",), unless=("decoupled",), decay_after=True,
-      override=(("weight_decay", 0.0),)),  # fmt: skip
+    M(
+        ("weight_decay_ignored",), EVERY, when=("weight_decay",), override=(("weight_decay", 0.0),)
+    ),  # fmt: skip
+    M(
+        ("weight_decay_after_update",),
+        ("sgd", "adam", "rmsprop", "adagrad"),
+        when=("weight_decay",),
+        unless=("decoupled",),
+        decay_after=True,
+        override=(("weight_decay", 0.0),),
+    ),  # fmt: skip
 )

@@ -136,7 +136,9 @@ def _arrays(config: TrainConfig, m: Mistake) -> tuple[np.ndarray, np.ndarray, np
     return p, extra, codes
 
 
-def _run(config: TrainConfig, m: Mistake, epochs: int, key: str) -> tuple[np.ndarray, np.ndarray, int]:
+def _run(
+    config: TrainConfig, m: Mistake, epochs: int, key: str
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(losses (7, epochs), final weights, epochs done) of a trajectory; memoized."""
     memo_key = (key, m, epochs)
     if memo_key in _RUNS:

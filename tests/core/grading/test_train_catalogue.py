@@ -20,7 +20,14 @@ from tests.support.students.notebook import backward_propagation, forward_propag
 
 ROWS, EPOCHS, SEED = 40, 3, 5
 W0 = [0.8, 0.5, 1.2, -0.9, 0.7, -0.4, 0.3, 0.6, -1.1]  # w3*f3 past pi/2 on some rows: cos < 0
-RATE = {"sgd": 0.02, "momentum": 0.02, "adam": 0.01, "adamw": 0.01, "rmsprop": 0.01, "adagrad": 0.05}
+RATE = {
+    "sgd": 0.02,
+    "momentum": 0.02,
+    "adam": 0.01,
+    "adamw": 0.01,
+    "rmsprop": 0.01,
+    "adagrad": 0.05,
+}
 # the hyperparameters a case sets so that an entry's `when` holds
 TURNED_ON: dict[str, dict[str, Any]] = {
     "momentum": {"momentum": 0.9},
@@ -49,7 +56,12 @@ def _case(m: Mistake, optimizer: str) -> TrainConfig:
     )  # fmt: skip
 
 
-PAIRS = [(m, o) for m in CATALOGUE for o in m.optimizers if m.applies(o, train_mistakes.settings(_case(m, o)))]
+PAIRS = [
+    (m, o)
+    for m in CATALOGUE
+    for o in m.optimizers
+    if m.applies(o, train_mistakes.settings(_case(m, o)))
+]
 
 
 # ---- the student's code ---------------------------------------------------------------------
@@ -191,7 +203,9 @@ def update(name, hp, g, w, st, t, mistakes, epoch, row):
                 st["gbar"][k] = a * st["gbar"][k] + (1 - a) * gj
                 if "rms_not_centered" not in mistakes:
                     inner = inner - st["gbar"][k] ** 2
-            avg = math.sqrt(inner + eps) if "eps_inside_sqrt" in mistakes else math.sqrt(inner) + eps
+            avg = (
+                math.sqrt(inner + eps) if "eps_inside_sqrt" in mistakes else math.sqrt(inner) + eps
+            )
             if mom and "rms_momentum_misuse" in mistakes:
                 st["b"][k] = mom * st["b"][k] + gj
                 new = wj - lr * st["b"][k] / avg

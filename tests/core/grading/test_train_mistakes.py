@@ -31,7 +31,9 @@ CASES = [
         {"lr_decay": 0.01, "initial_accumulator_value": 0.1, "weight_decay": 0.01},
         epochs=2,
     ),
-    TrainConfig.named("adam", {"bias_correction": True}, Clipping(0.5, 1.0), epochs=2, shuffle=True),
+    TrainConfig.named(
+        "adam", {"bias_correction": True}, Clipping(0.5, 1.0), epochs=2, shuffle=True
+    ),
     TrainConfig.named("momentum", None, Clipping(max_norm=0.1, norm_type=1.0), epochs=2),
 ]
 
