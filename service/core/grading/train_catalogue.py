@@ -11,8 +11,6 @@ bookkeeping (``LOSS_SENTENCES``) combines with every entry at no cost (train_mis
 
 Every entry has a test that writes the wrong loop as a student would and expects its labels
 (tests/core/grading/test_train_catalogue.py).
-
-(Over 250 lines: the catalogue, each entry with its sentence.)
 """
 
 from __future__ import annotations
