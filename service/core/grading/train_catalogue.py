@@ -11,12 +11,14 @@ bookkeeping (``LOSS_SENTENCES``) combines with every entry at no cost (train_mis
 
 Every entry has a test that writes the wrong loop as a student would and expects its labels
 (tests/core/grading/test_train_catalogue.py).
+
+(Over 250 lines: the catalogue, each entry beside its sentence.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 FLIP = -1.0  # an override value: the flag turned the other way
 STATEFUL = ("momentum", "adam", "adamw", "rmsprop", "adagrad")
@@ -111,6 +113,16 @@ class Mistake:
     order: str = "case"  # case | seed:<s> (a shuffle of its own) | file | once
     override: tuple[tuple[str, float], ...] = ()
 
+    def sites(self) -> dict[str, object]:
+        """What it changes: the fields that differ from the right training's."""
+        right = Mistake((), ())
+        skip = {"labels", "optimizers", "when", "unless"}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in skip and getattr(self, f.name) != getattr(right, f.name)
+        }
+
     def applies(self, optimizer: str, settings: Mapping[str, float | bool]) -> bool:
         """Whether this is a mistake of the optimizer with these settings (it changes the run)."""
         return (
@@ -150,12 +162,6 @@ CATALOGUE: tuple[Mistake, ...] = (
     M(("cs231n_momentum",), ("momentum",), update="cs231n"),
     M(("state_initial_value",), ("momentum",), update="first_gradient"),
     M(("velocity_previous_gradient",), ("momentum",), update="previous_gradient"),
-    M(
-        ("torch_momentum", "state_reset_each_epoch"),
-        ("momentum",),
-        update="torch",
-        state="reset_each_epoch",
-    ),  # fmt: skip
     # torch's SGD
     M(("ema_momentum",), ("sgd",), when=("momentum",), update="ema"),
     M(("nesterov_as_plain",), ("sgd",), when=("nesterov",), override=(("nesterov", 0.0),)),
@@ -233,3 +239,36 @@ CATALOGUE: tuple[Mistake, ...] = (
         override=(("weight_decay", 0.0),),
     ),  # fmt: skip
 )
+
+
+def combine(a: Mistake, b: Mistake) -> Mistake | None:
+    """Both mistakes in one run, when they change different sites of the same optimizers."""
+    optimizers = tuple(o for o in a.optimizers if o in b.optimizers)
+    if not optimizers or set(a.sites()) & set(b.sites()):
+        return None
+    return replace(
+        a,
+        **b.sites(),  # type: ignore[arg-type]
+        labels=(*a.labels, *b.labels),
+        optimizers=optimizers,
+        when=tuple(dict.fromkeys((*a.when, *b.when))),
+        unless=tuple(dict.fromkeys((*a.unless, *b.unless))),
+        override=(*a.override, *b.override),
+    )
+
+
+# Pairs searched besides the listed ones: an optimizer written in another form (torch's or the
+# course's, with or without bias correction) together with one of the loop's common mistakes.
+FORMS = ("torch_momentum", "ema_momentum", "bias_correction", "no_bias_correction")
+WITH_FORMS = ("wrong_derivative@sin", "global_w", "off_by_one@update", "full_batch",
+              "state_reset_each_epoch")  # fmt: skip
+PAIRS: tuple[Mistake, ...] = tuple(
+    pair
+    for a in CATALOGUE
+    if a.labels[0] in FORMS and len(a.labels) == 1
+    for b in CATALOGUE
+    if len(b.labels) == 1 and b.labels[0] in WITH_FORMS
+    for pair in (combine(a, b),)
+    if pair is not None
+)
+CATALOGUE += PAIRS

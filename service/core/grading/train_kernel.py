@@ -271,6 +271,10 @@ def _family_loop(update: Any) -> Any:
                 wj = wj - lr * decay * wj
             w[j] = wj
 
+    # Names of their own per family: numba names compiled code after the function's qualified
+    # name, and the families' loops, cached apart and loaded into one process, must not collide.
+    family = update.__name__.strip("_")
+    step.__name__ = step.__qualname__ = f"step_{family}"
     inlined_step = njit(nogil=True, error_model="numpy")(step)
 
     def run(
@@ -354,6 +358,7 @@ def _family_loop(update: Any) -> Any:
         done: int = epochs
         return done
 
+    run.__name__ = run.__qualname__ = f"loop_{family}"
     return njit(nogil=True, error_model="numpy")(run)
 
 

@@ -45,6 +45,8 @@ SAME_AS = {("cs231n_momentum",): ("torch_momentum",)}
 
 def _case(m: Mistake, optimizer: str) -> TrainConfig:
     hyper: dict[str, Any] = {"learning_rate": RATE[optimizer], "eps": 1e-4}  # eps that shows
+    if "torch_momentum" in m.labels:  # torch's b sums ~1/(1-beta) gradients: a smaller step
+        hyper["learning_rate"] /= 10
     for key in m.when:
         hyper |= TURNED_ON.get(key, {})
     hyper = {k: v for k, v in hyper.items() if k in SPECS[optimizer].defaults}

@@ -100,3 +100,11 @@ def test_long_shuffled_cases_are_not_searched_and_the_kernel_warms() -> None:
     assert not train_mistakes.searched(long)
     assert train_mistakes.variant_count(long) == 0
     train_kernel.warm()
+
+
+def test_each_family_s_loop_has_a_name_of_its_own() -> None:
+    """numba names compiled code after the qualified name; the families' loops are cached apart
+    and loaded into one process, where equal names would link one family's code for another's."""
+    loops = (train_kernel._SGD, train_kernel._MOMENTUM, train_kernel._ADAM,
+             train_kernel._RMSPROP, train_kernel._ADAGRAD)  # fmt: skip
+    assert len({loop.py_func.__qualname__ for loop in loops}) == len(train_kernel.FAMILIES)

@@ -769,6 +769,27 @@ def tr_mom_torch_loss_sum(X, Y, w, epochs, hp):
 
 
 @entry(
+    "tr_mom_torch_abs_cos",
+    "torch's momentum form, trained on a dw3 with |cos(w3*f3)*f3|",
+    ("momentum",),
+    ("torch_momentum", "wrong_derivative@sin"),
+)
+def tr_mom_torch_abs_cos(X, Y, w, epochs, hp):
+    lr, b = hp["learning_rate"], hp["beta"]
+    m = [0.0] * 9
+    history = []
+    for _ in range(epochs):
+        total = 0.0
+        for x, y in zip(X, Y, strict=True):
+            fd, g = _abs_cos(x, y, w)
+            total += fd["loss"]
+            m = [b * mi + gi for mi, gi in zip(m, g, strict=True)]
+            w = [wi - lr * mi for wi, mi in zip(w, m, strict=True)]
+        history.append(total / len(X))
+    return history, w
+
+
+@entry(
     "tr_mom_torch_reset",
     "torch's momentum form, its buffer reset each epoch",
     ("momentum",),
