@@ -136,6 +136,25 @@ def _arrays(config: TrainConfig, m: Mistake) -> tuple[np.ndarray, np.ndarray, np
     return p, extra, codes
 
 
+_INPUTS: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _inputs(config: TrainConfig, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X, y and w0 of a configuration as the kernel reads them; kept for the last few keys (a
+    search's trajectories, and a batch's items, share them)."""
+    if key not in _INPUTS:
+        X, y, w0, _ = inputs(config)
+        _INPUTS[key] = (
+            np.ascontiguousarray(X, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            np.array(w0, dtype=np.float64),
+        )
+        while len(_INPUTS) > 8:
+            _INPUTS.popitem(last=False)
+    _INPUTS.move_to_end(key)
+    return _INPUTS[key]
+
+
 def _run(
     config: TrainConfig, m: Mistake, epochs: int, key: str
 ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -144,15 +163,15 @@ def _run(
     if memo_key in _RUNS:
         _RUNS.move_to_end(memo_key)
         return _RUNS[memo_key]
-    X, y, w0, _ = inputs(config)
+    X, y, w0 = _inputs(config, key)
     fam = family(config)
     p, extra, codes = _arrays(config, m)
     losses = np.zeros((len(BOOKKEEPING), epochs))  # the kernel reads the epochs from its shape
     w_out = np.zeros(9)
     done = train_kernel.compiled(fam)(
-        np.ascontiguousarray(X, dtype=np.float64),
-        np.ascontiguousarray(y, dtype=np.float64),
-        np.array(w0, dtype=np.float64),
+        X,
+        y,
+        w0,
         _orders(config, m.order, len(y), epochs),
         p,
         extra,
