@@ -4,7 +4,9 @@ In-process (the app under FastAPI's TestClient, one process; the machine is shar
 figure that looks off). Prints, each as the median of a few runs:
 
 - a wrong /grade of a 20-epoch course training (one the search names: torch's momentum with the
-  loss as a sum; one it cannot name) / the /train of the same case (target <= 5x);
+  loss as a sum; one it cannot name) / the /train of the same case (target <= 5x); the same for
+  torch's options (a shuffled, clipped, centered RMSprop with momentum; AdamW), whose catalogue
+  is bigger;
 - 100 wrong 20-epoch training submissions in one /grade/batch (target <= 1 s on 2 cores);
 - 1,000 backward submissions in one /grade/batch, right and wrong (target <= 0.2 s server
   time: the access log's duration_ms, from the request's first byte to its last; the client's
@@ -32,10 +34,16 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from service.core.grading import mistakes, train_kernel, train_mistakes
+from service.core.grading.train_catalogue import Mistake
 from service.core.training.loop import TrainConfig
 from service.main import app
 
 MOMENTUM = {"optimizer": "momentum", "epochs": 20, "seed": 0}
+TORCH = {
+    "rmsprop": {"optimizer": "rmsprop", "epochs": 20, "seed": 0, "momentum": 0.5,
+                "centered": True, "shuffle": True, "clip_grad_norm": {"max_norm": 0.05}},
+    "adamw": {"optimizer": "adamw", "epochs": 20, "seed": 0, "amsgrad": True},
+}  # fmt: skip
 
 
 def _median(repeat: int, fn: Callable[[], Any], before: Callable[[], None] = lambda: None) -> float:
@@ -108,13 +116,11 @@ def main() -> None:
 
 
 def _train(client: TestClient, repeat: int) -> None:
-    train_kernel.compiled()
+    train_kernel.warm()
     right = _post(client, "/train", MOMENTUM)["loss_history"]
     config = TrainConfig.named("momentum", epochs=20)
-    form = train_mistakes.course_form(config)
-    assert form is not None
-    torch = train_mistakes.Trajectory(("torch_momentum",), update="torch")
-    losses, _, _ = train_mistakes._run(config, form, torch, 20, "bench")
+    torch = Mistake(("torch_momentum",), ("momentum",), update="torch")
+    losses, _, _ = train_mistakes._run(config, torch, 20, "bench")
     named = {
         "task": "train",
         "case": MOMENTUM,
@@ -135,6 +141,18 @@ def _train(client: TestClient, repeat: int) -> None:
     print(f"/train momentum 20 epochs: {1e3 * t_train:.1f} ms")
     print(f"wrong /grade, named: {1e3 * t_named:.1f} ms = {t_named / t_train:.2f}x /train (<=5x)")
     print(f"wrong /grade, unnamed: {1e3 * t_unnamed:.1f} ms = {t_unnamed / t_train:.2f}x /train")
+
+    for name, case in TORCH.items():
+        other = _post(client, "/train", case)["loss_history"]
+        body = {"task": "train", "case": case,
+                "submission": {"loss_history": [h * 1.01 for h in other]}}  # fmt: skip
+        t_case = _median(repeat, lambda case=case: _post(client, "/train", case))
+        t_wrong = _median(repeat, lambda body=body: _post(client, "/grade", body), _fresh)
+        paths = len(train_mistakes.trajectories(TrainConfig.named(name)))
+        print(
+            f"wrong /grade, unnamed, {name} ({paths} trajectories): {1e3 * t_wrong:.1f} ms = "
+            f"{t_wrong / t_case:.2f}x its /train ({1e3 * t_case:.1f} ms)"
+        )
 
     wrong_items = [
         {"task": "train", "case": MOMENTUM,

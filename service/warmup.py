@@ -38,14 +38,19 @@ def use_cache_dir(path: str | None) -> None:
         numba.core.config.reload_config()  # type: ignore[no-untyped-call]
 
 
-def warm(settings: Settings) -> Warmup:
-    """Make the kernels ready (training's, and grading's wrong-version loop) and check one short
-    run against the readable reference."""
+def warm(settings: Settings, every_family: bool = False) -> Warmup:
+    """Make the kernels ready (training's, and grading's wrong-version loops) and check one short
+    run against the readable reference.
+
+    Grading's loops are one per optimizer family (~5 s each to compile cold): start-up makes the
+    course's three ready (sgd, momentum, adam); the others compile, or load from the cache, on
+    their first grade, in the training pool's worker thread. ``every_family`` (the image build's
+    ``python -m service.warmup``) makes all of them ready, so that the cache holds them all."""
     start = time.perf_counter()
     use_cache_dir(settings.numba_cache_dir)
     probe = TrainConfig(resolve("adam", {"bias_correction": True}), epochs=1, shuffle=True)
     compiled = run(probe)
-    train_kernel.warm()
+    train_kernel.warm(train_kernel.FAMILIES if every_family else train_kernel.COURSE_FAMILIES)
     seconds = time.perf_counter() - start
     reference = run(probe, reference=True)
     return Warmup(seconds, kernel.cache_dir(), compiled == reference)
@@ -53,7 +58,7 @@ def warm(settings: Settings) -> Warmup:
 
 def main() -> None:
     """Warm the cache and print what happened; exit 1 if the kernel disagrees with the reference."""
-    result = warm(get_settings())
+    result = warm(get_settings(), every_family=True)
     print(asdict(result))
     sys.exit(0 if result.agrees else 1)
 

@@ -1,20 +1,19 @@
 """Wrong versions of the course's training (SPEC §5), searched compiled, to say why a run differs.
 
-A wrong training is a ``Trajectory`` (what changes the weights: the gradient trained on, the
-update rule's variant, the state's handling, full batch, the neighbour's gradient, a shuffled
-order, a hard-coded rate) combined with a way of booking the epoch's loss (``BOOKKEEPING``: the
-sum, the last row, the MSE of the wrong vector, after the updates, never reset), so compounds
-such as torch's momentum with the loss as a sum come at no extra cost: one compiled run
-(``train_kernel.run_variant``) records every bookkeeping at once.
+The catalogue (train_catalogue.CATALOGUE, data) lists the wrong ways of training for every
+optimizer the service trains; ``trajectories(config)`` keeps those that change the case's run,
+each combined with every way of booking the epoch's loss (``BOOKKEEPING``: the sum, the last row,
+the MSE of the wrong vector, after the updates, never reset) at no extra cost: one compiled run
+(``train_kernel.compiled(family)``) records every bookkeeping at once. The wrong versions follow
+the case's row orders (its shuffle, from its seed) and clip as the case clips.
 
 Bounded: every trajectory first runs one epoch; those whose first epoch matches the submission's
 first loss (in some bookkeeping) run two, and those still matching run to the end; the whole
-search stops when it has spent one epoch per trajectory and ``FULL_RUNS`` times the case's steps.
+search stops when it has spent ``PROBE_EPOCHS`` epochs per trajectory and ``FULL_RUNS`` times the
+case's steps.
 Runs are memoized per configuration (a batch of many students' answers to one case pays once).
 
-(Over 250 lines: the catalogue of training mistakes, each with its sentence.)
-
-Tested by tests/core/grading/test_train_mistakes.py.
+Tested by tests/core/grading/test_train_mistakes.py and tests/core/grading/test_train_catalogue.py.
 """
 
 from __future__ import annotations
@@ -22,185 +21,162 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from service.core.grading import train_kernel
 from service.core.grading.policy import DIAGNOSIS_RTOL, Value, Variant
-from service.core.grading.train_kernel import GRADIENT, OPTIMIZER, UPDATE, compiled
+from service.core.grading.train_catalogue import (
+    BOOKKEEPING,
+    CATALOGUE,
+    FLIP,
+    LOSS_SENTENCES,
+    SENTENCES,
+    Mistake,
+)
+from service.core.training import kernel
 from service.core.training.loop import TrainConfig, TrainResult, inputs
 
-SHUFFLED_MAX_STEPS = 1_000_000  # a shuffled guess keeps its orders (8 bytes a step): bounded
-FULL_RUNS = 4  # besides one epoch per trajectory, the search trains at most this many full runs
-LOSS_SENTENCES = {
-    "loss_sum": "the epoch's loss as the sum of the per-row losses, not their mean",
-    "loss_last_row": "the epoch's loss as the last row's loss, not the mean over the epoch",
-    "loss_wrong_vector": "the epoch's loss as the MSE of the wrong vector (y against the "
-    "per-row losses), not the mean of the per-row losses",
-    "loss_after_updates": "the epoch's loss taken after the updates (per row after its own "
-    "update, or over the dataset at the epoch's end), not before each row's update",
-    "loss_not_reset": "the loss accumulator not reset between epochs",
-}
-# the rows of train_kernel.LOSSES, and the label of each
-BOOKKEEPING = ("", "loss_sum", "loss_last_row", "loss_wrong_vector", "loss_after_updates",
-               "loss_not_reset", "loss_after_updates")  # fmt: skip
-SENTENCES = {
-    **LOSS_SENTENCES,
-    "wrong_derivative@sin": "trained on a dw3 with sin's derivative taken wrong (|cos|, or sin)",
-    "dropped_factor@f3": "trained on a dw3 without the chain factor f3",
-    "global_w": "trained on a backward that reads the notebook's global w = [0.1]*9",
-    "sign_flip@update": "w += lr*g: the update goes up the gradient",
-    "off_by_one@update": "each weight updated with its neighbour's gradient",
-    "full_batch": "one update per epoch with the mean gradient, not one per row",
-    "wrong_order": "the rows visited in a shuffled order, not in file order",
-    "wrong_constant@lr": "a hard-coded learning rate other than the case's",
-    "torch_momentum": "torch's momentum b = beta*b + g; w -= lr*b, not the course's average "
-    "m = beta*m + (1-beta)*g",
-    "cs231n_momentum": "cs231n's momentum v = mu*v - lr*g; w += v, not the course's average",
-    "state_not_updated": "the momentum buffer computed but never stored (it stays 0)",
-    "state_per_row": "one momentum buffer per row instead of one for the run",
-    "state_initial_value": "the momentum buffer started at the first gradient instead of 0",
-    "state_shared": "one scalar momentum buffer shared by all nine weights",
-    "velocity_previous_gradient": "the previous raw gradient used as the velocity",
-    "state_reset_each_epoch": "the optimizer's state reset to 0 at each epoch",
-    "bias_correction": "Adam with bias correction m/(1-b1^t), v/(1-b2^t); the course's has none",
-    "adam_constant_correction": "Adam's m and v divided by the constants (1-b1), (1-b2)",
-    "t_per_epoch": "Adam's t counting epochs, not updates",
-    "t_per_row": "Adam's t taken as the row index (restarting every epoch)",
-    "t_per_weight": "Adam's t taken as the weight index inside the loop over weights",
-    "eps_inside_sqrt": "Adam's eps inside the square root: sqrt(v + eps)",
-    "adam_v_not_squared": "Adam's v averaging g instead of g^2",
-    "misplaced@eps": "Adam's eps added outside the division: lr*m/sqrt(v) + eps",
-}
+__all__ = ["BOOKKEEPING", "LOSS_SENTENCES", "SENTENCES", "Mistake"]
+
+SHUFFLED_MAX_STEPS = 1_000_000  # a shuffled run keeps its orders (8 bytes a step): bounded
+PER_ROW_MAX_ROWS = 100_000  # one state per row: 288 bytes a row
+FULL_RUNS = 4  # besides the probes, the search trains at most this many full runs
+# Epochs of probes per trajectory the budget allows: many mistakes (a reset, a counter, an order
+# reused) leave the first epoch as it is, so the second epoch's probes must fit too.
+PROBE_EPOCHS = 2
 
 
-@dataclass(frozen=True)
-class Trajectory:
-    """One wrong way of moving the weights: the kernel's codes and the catalogue labels."""
-
-    labels: tuple[str, ...]
-    gradient: str = "right"
-    update: str = "course"
-    reset: bool = False
-    full_batch: bool = False
-    neighbour: bool = False
-    seed: int | None = None  # a shuffled order from default_rng(seed)
-    learning_rate: float | None = None
+def settings(config: TrainConfig) -> dict[str, float | bool]:
+    """What the catalogue's conditions read: the family's values, clipping and shuffle."""
+    return {
+        **config.optimizer.kernel_values(),
+        "clipping": config.optimizer.clipping is not None,
+        "shuffle": config.shuffle,
+    }
 
 
-def _gradients() -> list[Trajectory]:
-    return [
-        Trajectory((), "right"),
-        Trajectory(("wrong_derivative@sin",), "abs_cos"),
-        Trajectory(("wrong_derivative@sin", "dropped_factor@f3"), "sin_no_f3"),
-        Trajectory(("global_w",), "global_w"),
-    ]
+def family(config: TrainConfig) -> str:
+    """The compiled update family (kernel.PARAMETERS) that trains a configuration."""
+    return config.optimizer.spec.kernel
 
 
-def trajectories(optimizer: str, learning_rate: float) -> list[Trajectory]:
-    """The wrong versions of a course optimizer's run worth training, simplest first."""
-    out = _gradients()
-    if optimizer == "sgd":
-        out += [
-            Trajectory(("sign_flip@update",), update="ascent"),
-            Trajectory(("off_by_one@update",), neighbour=True),
-            Trajectory(("full_batch",), full_batch=True),
-            *(Trajectory(("wrong_order",), seed=s) for s in (0, 42)),
-            *(
-                Trajectory(("wrong_constant@lr",), learning_rate=lr)
-                for lr in (0.01, 0.1, 0.001, 0.0001)
-                if lr != learning_rate
-            ),
-        ]
-    elif optimizer == "momentum":
-        out += [
-            Trajectory(("torch_momentum",), update="torch"),
-            Trajectory(("cs231n_momentum",), update="cs231n"),
-            Trajectory(("state_not_updated",), update="not_updated"),
-            Trajectory(("state_per_row",), update="per_row"),
-            Trajectory(("state_initial_value",), update="first_gradient"),
-            Trajectory(("state_shared",), update="shared"),
-            Trajectory(("velocity_previous_gradient",), update="previous_gradient"),
-            Trajectory(("state_reset_each_epoch",), reset=True),
-            Trajectory(("torch_momentum", "state_reset_each_epoch"), update="torch", reset=True),
-        ]
-    else:
-        out += [
-            Trajectory(("bias_correction",), update="bias_correction"),
-            Trajectory(("adam_constant_correction",), update="constants"),
-            Trajectory(("bias_correction", "t_per_epoch"), update="t_epoch"),
-            Trajectory(("bias_correction", "t_per_row"), update="t_row"),
-            Trajectory(("bias_correction", "t_per_weight"), update="t_weight"),
-            Trajectory(("eps_inside_sqrt",), update="eps_inside"),
-            Trajectory(("adam_v_not_squared",), update="v_not_squared"),
-            Trajectory(("misplaced@eps",), update="eps_outside"),
-            Trajectory(("state_reset_each_epoch",), reset=True),
-            *(Trajectory(("wrong_order",), seed=s) for s in (0, 42)),
-        ]
-    return out
+def trajectories(config: TrainConfig) -> list[Mistake]:
+    """The right run (for the bookkeeping) and every catalogue entry that changes the case's
+    run, simplest first (singles before pairs, then in catalogue order)."""
+    name, values = config.optimizer.name, settings(config)
+    lr = float(values["learning_rate"])
+    out = [Mistake((), (name,))]
+    for m in CATALOGUE:
+        if not m.applies(name, values):
+            continue
+        if any(k == "learning_rate" and v == lr for k, v in m.override):
+            continue
+        if m.order != "case" and m.order != "file" and config.steps > SHUFFLED_MAX_STEPS:
+            continue
+        if m.state == "per_row" and config.rows > PER_ROW_MAX_ROWS:
+            continue
+        out.append(m)
+    return sorted(out, key=lambda m: len(m.labels) > 1)
 
 
-def course_form(config: TrainConfig) -> tuple[str, list[float]] | None:
-    """The course optimizer a configuration is (its name and lr, beta1, beta2, eps), or None
-    (another optimizer, or a shuffled run: the wrong versions train in file order)."""
-    name, h = config.optimizer.name, config.optimizer.hyper
-    if config.shuffle:
-        return None
-    if name == "sgd" and not any(h.get(k) for k in ("momentum", "weight_decay")):
-        return "sgd", [float(h["learning_rate"]), 0.0, 0.0, 0.0]
-    if name == "momentum":
-        return "momentum", [float(h["learning_rate"]), float(h["beta"]), 0.0, 0.0]
-    if name == "adam" and not any(h.get(k) for k in ("bias_correction", "amsgrad", "weight_decay")):
-        return "adam", [float(h[k]) for k in ("learning_rate", "beta1", "beta2", "eps")]
-    return None
+def searched(config: TrainConfig) -> bool:
+    """Whether the search can follow the case (a shuffled case's orders are kept in memory)."""
+    return not (config.shuffle and config.steps > SHUFFLED_MAX_STEPS)
 
 
 def variant_count(config: TrainConfig) -> int:
     """Runs of the case's size the search may train, at most (for the step limits up front)."""
-    form = course_form(config)
-    if form is None:
+    if not searched(config):
         return 0
-    return math.ceil(len(trajectories(form[0], form[1][0])) / config.epochs) + FULL_RUNS
+    return math.ceil(PROBE_EPOCHS * len(trajectories(config)) / config.epochs) + FULL_RUNS
 
 
-_RUNS: OrderedDict[tuple[str, Trajectory, int], tuple[np.ndarray, np.ndarray, int]] = OrderedDict()
+_RUNS: OrderedDict[tuple[str, Mistake, int], tuple[np.ndarray, np.ndarray, int]] = OrderedDict()
 _RUNS_KEPT = 512
 
 
+def _orders(config: TrainConfig, order: str, n: int, epochs: int) -> np.ndarray:
+    """The row orders of a trajectory: (epochs, n), or (1, n) for one order every epoch."""
+    if order == "file" or (order == "case" and not config.shuffle):
+        return np.arange(n, dtype=np.int64)[np.newaxis]
+    if order.startswith("seed:"):
+        rng = np.random.default_rng(int(order[5:]))
+    else:
+        rng = inputs(config)[3]  # the case's generator, after its initial weights: its orders
+    count = 1 if order == "once" else epochs
+    return np.stack([rng.permutation(n) for _ in range(count)]).astype(np.int64)
+
+
+def _arrays(config: TrainConfig, m: Mistake) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's p (family parameters, overridden), extra and codes for a trajectory."""
+    fam = family(config)
+    values = dict(config.optimizer.kernel_values())
+    clip = config.optimizer.clipping
+    decay = float(values.get("weight_decay", 0.0)) if m.decay_after else 0.0
+    for key, value in m.override:
+        if key == "clipping":
+            clip = None
+        else:
+            values[key] = (not values[key]) if value == FLIP else value
+    p = kernel.flatten(fam, values)
+    extra = np.array([*(clip.kernel_values() if clip else [0.0] * 4), decay], dtype=np.float64)
+    codes = np.array(
+        [
+            train_kernel.GRADIENT[m.gradient],
+            train_kernel.UPDATES[fam][m.update],
+            train_kernel.STATE[m.state],
+            train_kernel.COUNTER[m.counter],
+            m.full_batch,
+            m.neighbour,
+            not m.labels,
+        ],
+        dtype=np.int64,
+    )
+    return p, extra, codes
+
+
+_INPUTS: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+
+
+def _inputs(config: TrainConfig, key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """X, y and w0 of a configuration as the kernel reads them; kept for the last few keys (a
+    search's trajectories, and a batch's items, share them)."""
+    if key not in _INPUTS:
+        X, y, w0, _ = inputs(config)
+        _INPUTS[key] = (
+            np.ascontiguousarray(X, dtype=np.float64),
+            np.ascontiguousarray(y, dtype=np.float64),
+            np.array(w0, dtype=np.float64),
+        )
+        while len(_INPUTS) > 8:
+            _INPUTS.popitem(last=False)
+    _INPUTS.move_to_end(key)
+    return _INPUTS[key]
+
+
 def _run(
-    config: TrainConfig, form: tuple[str, list[float]], traj: Trajectory, epochs: int, key: str
+    config: TrainConfig, m: Mistake, epochs: int, key: str
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """(losses (6, epochs), final weights, epochs done) of a trajectory; memoized."""
-    memo_key = (key, traj, epochs)
+    """(losses (7, epochs), final weights, epochs done) of a trajectory; memoized."""
+    memo_key = (key, m, epochs)
     if memo_key in _RUNS:
         _RUNS.move_to_end(memo_key)
         return _RUNS[memo_key]
-    X, y, w0, _ = inputs(config)
-    n = len(y)
-    if traj.seed is None:
-        orders = np.arange(n, dtype=np.int64)[np.newaxis]  # file order, every epoch
-    else:
-        rng = np.random.default_rng(traj.seed)
-        orders = np.stack([rng.permutation(n) for _ in range(epochs)]).astype(np.int64)
-    name, hyper = form
-    h = np.array(hyper, dtype=np.float64)
-    if traj.learning_rate is not None:
-        h[0] = traj.learning_rate
+    X, y, w0 = _inputs(config, key)
+    fam = family(config)
+    p, extra, codes = _arrays(config, m)
     losses = np.zeros((len(BOOKKEEPING), epochs))  # the kernel reads the epochs from its shape
     w_out = np.zeros(9)
-    done = compiled()(
-        np.ascontiguousarray(X, dtype=np.float64),
-        np.ascontiguousarray(y, dtype=np.float64),
-        np.array(w0, dtype=np.float64),
-        orders,
-        OPTIMIZER[name],
-        h,
-        GRADIENT[traj.gradient],
-        UPDATE[traj.update],
-        traj.reset,
-        traj.full_batch,
-        traj.neighbour,
-        not traj.labels,
+    done = train_kernel.compiled(fam)(
+        X,
+        y,
+        w0,
+        _orders(config, m.order, len(y), epochs),
+        p,
+        extra,
+        codes,
+        kernel.initial_state(fam, config.optimizer.kernel_values()),
         losses,
         w_out,
     )
@@ -208,10 +184,6 @@ def _run(
     while len(_RUNS) > _RUNS_KEPT:
         _RUNS.popitem(last=False)
     return _RUNS[memo_key]
-
-
-def _near(a: float, b: float) -> bool:
-    return abs(a - b) <= DIAGNOSIS_RTOL * abs(b) + 1e-15
 
 
 def variants(
@@ -222,50 +194,52 @@ def variants(
     Deepening: every trajectory runs one epoch, those matching the submission's first loss (in
     some bookkeeping) two, those still matching all of the case's epochs (within the budget).
     """
-    form = course_form(config)
     history = submitted.get("loss_history")
-    if form is None or not isinstance(history, list) or not history:
+    if not searched(config) or not isinstance(history, list) or not history:
         return []
     key = config.fingerprint()
-    paths = trajectories(form[0], form[1][0])
-    if config.steps > SHUFFLED_MAX_STEPS:
-        paths = [p for p in paths if p.seed is None]
-    budget = len(paths) * config.rows + FULL_RUNS * config.steps
+    paths = trajectories(config)
+    budget = PROBE_EPOCHS * len(paths) * config.rows + FULL_RUNS * config.steps
     spent = 0
-    given = [float(h) for h in history]
-    candidates: list[tuple[Trajectory, list[int]]] = [
-        (traj, list(range(len(BOOKKEEPING)))) for traj in paths
-    ]
-    found: dict[Trajectory, tuple[np.ndarray, np.ndarray, int]] = {}
+    given = np.array([float(h) for h in history])
+    every_row = np.arange(len(BOOKKEEPING))
+    candidates: list[tuple[Mistake, np.ndarray]] = [(m, every_row) for m in paths]
+    found: dict[Mistake, tuple[np.ndarray, np.ndarray, int]] = {}
     for depth in sorted({1, min(2, config.epochs), config.epochs}):
         kept = []
-        for traj, rows in candidates:
+        for m, rows in candidates:
             if spent + depth * config.rows > budget:
                 break
-            losses, w, done = _run(config, form, traj, depth, key)
+            losses, w, done = _run(config, m, depth, key)
             spent += depth * config.rows
             seen = min(depth, done, len(given))
-            rows = [
-                row for row in rows
-                if seen >= 1 and (BOOKKEEPING[row] or traj.labels)
-                and all(_near(given[e], float(losses[row, e])) for e in range(seen))
-            ]  # fmt: skip
-            if rows:
-                kept.append((traj, rows))
-                found[traj] = (losses, w, done)
+            if seen < 1:
+                continue
+            near = np.abs(losses[rows, :seen] - given[:seen]) <= (
+                DIAGNOSIS_RTOL * np.abs(given[:seen]) + 1e-15
+            )
+            rows = rows[near.all(axis=1)]
+            if not m.labels:
+                rows = rows[rows > 0]  # the right run's own bookkeeping is no mistake
+            if rows.size:
+                kept.append((m, rows))
+                found[m] = (losses, w, done)
         candidates = kept
     out: list[Variant] = []
-    for traj, rows in candidates:
-        losses, w, done = found[traj]
-        for row in rows:
+    seen_labels: set[tuple[str, ...]] = set()
+    for m, rows in candidates:
+        losses, w, done = found[m]
+        for row in rows.tolist():
             b = BOOKKEEPING[row]
-            labels = (*traj.labels, b) if b else traj.labels
+            labels = (*m.labels, b) if b else m.labels
+            if labels in seen_labels:
+                continue
+            seen_labels.add(labels)
             values: dict[str, Value] = {
                 "loss_history": losses[row, :done].tolist(),
                 "final_weights": w.tolist(),
             }
-            text = "; and ".join(SENTENCES[label] for label in labels)
-            out.append(Variant("+".join(labels), text, values, labels))
+            out.append(Variant("+".join(labels), explained(labels), values, labels))
     out.sort(key=lambda v: len(v.labels))
     return out
 

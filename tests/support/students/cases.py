@@ -86,9 +86,39 @@ def train_case(name: str, optimizer: str, epochs: int, w0: tuple[float, ...]) ->
     )
 
 
+# torch's optimizers with their options on, each a kind of case of its own (TrainCase.kind)
+TORCH_CASES: dict[str, tuple[str, dict[str, float | bool]]] = {
+    "sgd_nesterov": ("sgd", {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True,
+                             "weight_decay": 0.1}),
+    "sgd_dampening": ("sgd", {"learning_rate": 0.01, "momentum": 0.9, "dampening": 0.3}),
+    "adam_torch": ("adam", {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                            "bias_correction": True, "amsgrad": True, "weight_decay": 0.1}),
+    "adamw": ("adamw", {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8,
+                        "weight_decay": 0.1}),
+    "rmsprop": ("rmsprop", {"learning_rate": 0.01, "alpha": 0.99, "eps": 1e-8, "momentum": 0.5,
+                            "centered": True, "weight_decay": 0.1}),
+    "adagrad": ("adagrad", {"learning_rate": 0.05, "lr_decay": 0.01, "eps": 1e-10,
+                            "weight_decay": 0.1}),
+    "sgd_shuffled": ("sgd", {"learning_rate": 0.01}),  # shuffled (seed 7) and norm-clipped
+}  # fmt: skip
+
+
+def torch_case(kind: str, epochs: int, w0: tuple[float, ...]) -> TrainCase:
+    """One of TORCH_CASES over the whole dataset; sgd_shuffled shuffles and clips the norm."""
+    data = load_dataset()
+    X = tuple(tuple(r) for r in data.X.tolist())
+    optimizer, hyper = TORCH_CASES[kind]
+    shuffled = kind == "sgd_shuffled"
+    return TrainCase(
+        f"{kind}_{epochs}_w0", optimizer, hyper, epochs, w0, X, tuple(data.y.tolist()), kind,
+        shuffle=shuffled, seed=7, max_norm=0.05 if shuffled else None,
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def train_cases() -> tuple[TrainCase, ...]:
-    """Course sgd, momentum and adam for 3 epochs from W0; 2 epochs from [0.1]*9 too."""
+    """Course sgd, momentum and adam for 3 epochs from W0; 2 epochs from [0.1]*9 too; each of
+    torch's optimizers (TORCH_CASES) for 3 epochs from W0."""
     return (
         train_case("sgd_3_w0", "sgd", 3, W0),
         train_case("sgd_2_course_w", "sgd", 2, COURSE_W),
@@ -96,6 +126,7 @@ def train_cases() -> tuple[TrainCase, ...]:
         train_case("adam_3_w0", "adam", 3, W0),
         train_case("momentum_2_course_w", "momentum", 2, COURSE_W),
         train_case("adam_2_course_w", "adam", 2, COURSE_W),
+        *(torch_case(kind, 3, W0) for kind in TORCH_CASES),
     )
 
 

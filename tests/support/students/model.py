@@ -88,20 +88,37 @@ LABELS: dict[str, str] = {
     # training: optimizer state and counters
     "bias_correction": "Adam with bias correction m/(1-b1^t), v/(1-b2^t); the course's has none",
     "adam_constant_correction": "Adam's m and v divided by the constants (1-b1), (1-b2)",
-    "t_per_epoch": "Adam's t counts epochs, not updates",
-    "t_per_row": "Adam's t is the row index (restarts every epoch)",
-    "t_per_weight": "Adam's t is the weight index inside a per-weight loop",
-    "eps_inside_sqrt": "Adam's eps inside the square root: sqrt(v + eps)",
+    "t_per_epoch": "the step counter t counts epochs, not updates (Adam, Adagrad's lr decay)",
+    "t_per_row": "the step counter t is the row index (restarts every epoch)",
+    "t_per_weight": "the step counter t is the weight index inside a per-weight loop",
+    "eps_inside_sqrt": "eps inside the square root: sqrt(v + eps) (Adam, RMSprop, Adagrad)",
     "adam_v_not_squared": "Adam's v averages g instead of g^2",
     "misplaced@eps": "Adam's eps added outside the division: lr*m/sqrt(v) + eps",
-    "state_reset_each_epoch": "the optimizer's moments reset to 0 at each epoch",
-    "state_not_updated": "the momentum buffer computed but never stored (stays 0)",
-    "state_per_row": "one momentum buffer per row instead of one for the run",
-    "state_initial_value": "the momentum buffer started at the first gradient instead of 0",
-    "state_shared": "one scalar momentum buffer shared by all nine weights",
+    "state_reset_each_epoch": "the optimizer's state (moments, buffers, sums) reset each epoch",
+    "state_not_updated": "the optimizer's state computed but never stored (stays initial)",
+    "state_per_row": "one optimizer state per row instead of one for the run",
+    "state_initial_value": "the optimizer's state started at the first gradient instead of 0",
+    "state_shared": "one scalar optimizer state shared by all nine weights",
     "velocity_previous_gradient": "the previous raw gradient used as the velocity",
     "torch_momentum": "torch's momentum b = beta*b + g; w -= lr*b, not the course's average",
     "cs231n_momentum": "cs231n's momentum v = mu*v - lr*g; w += v",
+    # training: torch's optimizers, shuffling and clipping
+    "not_shuffled": "the rows visited in file order although the case shuffles them",
+    "shuffle_once": "one shuffled order drawn once and reused every epoch",
+    "clipping_ignored": "the gradient not clipped before the update as the case asks",
+    "ema_momentum": "torch SGD's momentum done as the course's average (1-momentum)*g",
+    "nesterov_as_plain": "plain momentum where the case asks for Nesterov's",
+    "dampening_ignored": "torch SGD's dampening left out: b = momentum*b + g",
+    "no_bias_correction": "torch's Adam without its bias correction",
+    "amsgrad_ignored": "amsgrad's running max of v left out",
+    "rms_not_decayed": "RMSprop's squared average never decayed: s += (1-alpha)*g^2",
+    "rms_not_centered": "centered RMSprop without its subtraction of gbar^2",
+    "rms_momentum_misuse": "RMSprop's momentum buffer fed g, then divided: w -= lr*b/avg",
+    "lr_decay_ignored": "Adagrad's lr decay left out",
+    "weight_decay_ignored": "the weight decay left out",
+    "weight_decay_after_update": "the weight decay applied to the updated w after the step",
+    "weight_decay_decoupled": "Adam's weight decay decoupled as AdamW's (w *= 1 - lr*wd)",
+    "weight_decay_coupled": "AdamW's weight decay added to g as Adam's",
 }
 
 # How a student's return value is laid out: positional parts, or a dict's own keys.
@@ -144,12 +161,21 @@ class TrainCase:
     """A training run: the course's per-sample loop from given initial weights (SPEC §5)."""
 
     name: str
-    optimizer: str  # "sgd" | "momentum" | "adam", with the registry's hyperparameter names
-    hyper: Mapping[str, float]
+    optimizer: str  # a registry optimizer name, with the registry's hyperparameter names
+    hyper: Mapping[str, float | bool]
     epochs: int
     initial_weights: tuple[float, ...]
     X: tuple[tuple[float, ...], ...] = field(repr=False)
     y: tuple[float, ...] = field(repr=False)
+    kind: str = ""  # what entries are written for (Student.optimizers); default the optimizer
+    shuffle: bool = False  # a fresh order per epoch from default_rng(seed), after w0 is drawn
+    seed: int = 0
+    max_norm: float | None = None  # torch's clip_grad_norm_(params, max_norm) before each update
+
+    @property
+    def form(self) -> str:
+        """The kind of code that runs on this case (an entry's ``optimizers`` name it)."""
+        return self.kind or self.optimizer
 
 
 Case = PointCase | TrainCase
@@ -168,7 +194,7 @@ class Student:
     run: Callable[[Any], Any] = field(repr=False)
     # gradcheck: the gradient the student's check is about (their own backward at the case)
     checked: Callable[[PointCase], list[float]] | None = field(default=None, repr=False)
-    # train: the optimizers (case.optimizer) the code is written for
+    # train: the kinds of case (case.form: an optimizer, or a torch-style variant) it is written for
     optimizers: frozenset[str] = frozenset()
     # other label sets that produce the very same numbers (a diagnosis naming one is right too)
     same_as: tuple[tuple[str, ...], ...] = ()
@@ -176,7 +202,7 @@ class Student:
     def applies(self, case: Case) -> bool:
         """Whether this entry runs on the case."""
         if self.task == "train":
-            return isinstance(case, TrainCase) and case.optimizer in self.optimizers
+            return isinstance(case, TrainCase) and case.form in self.optimizers
         return isinstance(case, PointCase)
 
     def submission(self, case: Case) -> dict[str, Any]:

@@ -17,7 +17,8 @@ import numpy as np
 from service.core.gradcheck import check_gradient
 from service.core.graph import GRADIENT_NAMES, backward, forward
 from service.core.training import registry
-from service.core.training.loop import TrainResult, orders, train_reference
+from service.core.training.clipping import Clipping
+from service.core.training.loop import TrainResult, initial_weights, orders, train_reference
 from tests.support.students.cases import cases_for
 from tests.support.students.model import PointCase, Student, TrainCase
 
@@ -75,9 +76,11 @@ _TRAINED: dict[str, TrainResult] = {}
 
 
 def _train(case: TrainCase) -> TrainResult:
-    optimizer = registry.resolve(case.optimizer, dict(case.hyper)).build()
+    clipping = None if case.max_norm is None else Clipping(max_norm=case.max_norm)
+    optimizer = registry.resolve(case.optimizer, dict(case.hyper), clipping).build()
     X, y = np.array(case.X), np.array(case.y)
-    epoch_orders = orders(len(y), case.epochs, False, np.random.default_rng(0))
+    _, rng = initial_weights(case.seed)  # the orders come after the drawn weights
+    epoch_orders = orders(len(y), case.epochs, case.shuffle, rng)
     return train_reference(X, y, np.array(case.initial_weights), optimizer, epoch_orders)
 
 

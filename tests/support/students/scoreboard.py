@@ -93,6 +93,10 @@ def request_for(student: Student, case: Case, submission: dict[str, Any]) -> dic
             "epochs": case.epochs,
             "initial_weights": list(case.initial_weights),
         }
+        if case.shuffle:
+            body_case |= {"shuffle": True, "seed": case.seed}
+        if case.max_norm is not None:
+            body_case["clip_grad_norm"] = {"max_norm": case.max_norm}
     else:
         body_case = {"row": case.row, "w": list(case.w)}
         if student.task == "gradcheck":

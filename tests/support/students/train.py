@@ -20,6 +20,9 @@ from tests.support.students.notebook import backward_propagation, forward_propag
 ENTRIES: list[Student] = []
 
 ALL = ("sgd", "momentum", "adam")
+TORCH_KINDS = (
+    "sgd_nesterov", "sgd_dampening", "adam_torch", "adamw", "rmsprop", "adagrad", "sgd_shuffled"
+)  # fmt: skip
 
 
 def entry(
@@ -32,7 +35,10 @@ def entry(
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(case: TrainCase) -> Any:
-            return fn(case.X, case.y, list(case.initial_weights), case.epochs, dict(case.hyper))
+            hp = dict(case.hyper)
+            if case.form in TORCH_KINDS:  # the case's shuffle and clipping, as the notebook's cell
+                hp |= {"shuffle": case.shuffle, "seed": case.seed, "max_norm": case.max_norm}
+            return fn(case.X, case.y, list(case.initial_weights), case.epochs, hp)
 
         ENTRIES.append(
             Student(
@@ -763,6 +769,27 @@ def tr_mom_torch_loss_sum(X, Y, w, epochs, hp):
 
 
 @entry(
+    "tr_mom_torch_abs_cos",
+    "torch's momentum form, trained on a dw3 with |cos(w3*f3)*f3|",
+    ("momentum",),
+    ("torch_momentum", "wrong_derivative@sin"),
+)
+def tr_mom_torch_abs_cos(X, Y, w, epochs, hp):
+    lr, b = hp["learning_rate"], hp["beta"]
+    m = [0.0] * 9
+    history = []
+    for _ in range(epochs):
+        total = 0.0
+        for x, y in zip(X, Y, strict=True):
+            fd, g = _abs_cos(x, y, w)
+            total += fd["loss"]
+            m = [b * mi + gi for mi, gi in zip(m, g, strict=True)]
+            w = [wi - lr * mi for wi, mi in zip(w, m, strict=True)]
+        history.append(total / len(X))
+    return history, w
+
+
+@entry(
     "tr_mom_torch_reset",
     "torch's momentum form, its buffer reset each epoch",
     ("momentum",),
@@ -792,3 +819,364 @@ def tr_mom_reset(X, Y, w, epochs, hp):
         h, w = course_loop(X, Y, w, 1, Course("momentum", hp))
         history += h
     return history
+
+
+# ---- torch's optimizers: SGD with momentum, Adam/AdamW, RMSprop, Adagrad; shuffle, clipping ------
+
+
+def torch_loop(X, Y, w, epochs, hp, update, reuse_order=False, shuffle=None, clip=True):
+    """A torch-style loop on lists: the case's shuffle (from default_rng(seed) after drawing the
+    weights), clip_grad_norm_, then update(w, g, state, t, epoch) -> w with a state dict."""
+    rng = np.random.default_rng(hp.get("seed", 0))
+    rng.normal(0, 0.01, 9)  # the course's weights are drawn first; the case gives its own
+    shuffle = hp.get("shuffle", False) if shuffle is None else shuffle
+    order = list(range(len(X)))
+    if shuffle and reuse_order:
+        order = list(rng.permutation(len(X)))
+    state, t, history = {}, 0, []
+    for epoch in range(epochs):
+        if shuffle and not reuse_order:
+            order = list(rng.permutation(len(X)))
+        total = 0.0
+        for i in order:
+            fd, g = grad(X[i], Y[i], w)
+            total += fd["loss"]
+            if clip and hp.get("max_norm"):
+                norm = math.sqrt(sum(gi * gi for gi in g))
+                coef = hp["max_norm"] / (norm + 1e-6)
+                if coef < 1:
+                    g = [gi * coef for gi in g]
+            t += 1
+            w = update(w, g, state, t, epoch)
+        history.append(total / len(X))
+    return history, w
+
+
+def sgd_update(hp, nesterov=True, ema=False, dampening=True, decay="g"):
+    """torch.optim.SGD's step, one weight at a time; the keywords are the student's choices."""
+    lr, mom, wd = hp["learning_rate"], hp.get("momentum", 0.0), hp.get("weight_decay", 0.0)
+    damp = hp.get("dampening", 0.0) if dampening else 0.0
+
+    def update(w, g, state, t, epoch):
+        b = state.setdefault("b", [0.0] * 9)
+        out = []
+        for j in range(9):
+            gj = g[j] + wd * w[j] if decay == "g" else g[j]
+            if mom:
+                if ema:
+                    b[j] = mom * b[j] + (1 - mom) * gj
+                else:
+                    b[j] = gj if t == 1 else mom * b[j] + (1 - damp) * gj
+                gj = gj + mom * b[j] if nesterov and hp.get("nesterov") else b[j]
+            new = w[j] - lr * gj
+            if decay == "after":
+                new -= lr * wd * new
+            out.append(new)
+        return out
+
+    return update
+
+
+@entry(
+    "tr_torch_sgd",
+    "torch.optim.SGD by hand: momentum, dampening, nesterov, weight decay, shuffle, clipping",
+    ("sgd_nesterov", "sgd_dampening", "sgd_shuffled"),
+)
+def tr_torch_sgd(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp))
+
+
+@entry(
+    "tr_sgd_nesterov_plain",
+    "nesterov=True in the case, plain momentum in the code",
+    ("sgd_nesterov",),
+    ("nesterov_as_plain",),
+)
+def tr_sgd_nesterov_plain(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp, nesterov=False))
+
+
+@entry(
+    "tr_sgd_ema",
+    "torch SGD's buffer as the course's average b = mu*b + (1-mu)*g",
+    ("sgd_dampening",),
+    ("ema_momentum",),
+)
+def tr_sgd_ema(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp, ema=True))
+
+
+@entry(
+    "tr_sgd_no_dampening",
+    "b = momentum*b + g: the dampening forgotten",
+    ("sgd_dampening",),
+    ("dampening_ignored",),
+)
+def tr_sgd_no_dampening(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp, dampening=False))
+
+
+@entry(
+    "tr_sgd_decay_after",
+    "w -= lr*b, then w -= lr*wd*w: the decay after the step",
+    ("sgd_nesterov",),
+    ("weight_decay_after_update",),
+)
+def tr_sgd_decay_after(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp, decay="after"))
+
+
+@entry(
+    "tr_sgd_no_decay",
+    "weight_decay read from the case but never used",
+    ("sgd_nesterov",),
+    ("weight_decay_ignored",),
+)
+def tr_sgd_no_decay(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp, decay="none"))
+
+
+@entry(
+    "tr_sgd_not_shuffled",
+    "shuffle=True in the case, the rows in file order in the code",
+    ("sgd_shuffled",),
+    ("not_shuffled",),
+)
+def tr_sgd_not_shuffled(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp), shuffle=False)
+
+
+@entry(
+    "tr_sgd_shuffle_once",
+    "order = rng.permutation(n) before the epoch loop",
+    ("sgd_shuffled",),
+    ("shuffle_once",),
+)
+def tr_sgd_shuffle_once(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp), reuse_order=True)
+
+
+@entry(
+    "tr_sgd_no_clip",
+    "clip_grad_norm_ left out of the loop",
+    ("sgd_shuffled",),
+    ("clipping_ignored",),
+)
+def tr_sgd_no_clip(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, sgd_update(hp), clip=False)
+
+
+def adam_update(hp, decoupled=None, corrected=True, amsgrad=True):
+    """torch.optim.Adam / AdamW's step per weight, bias correction written the textbook way."""
+    lr, b1, b2, eps = hp["learning_rate"], hp["beta1"], hp["beta2"], hp["eps"]
+    wd = hp.get("weight_decay", 0.0)
+    if decoupled is None:
+        decoupled = "bias_correction" not in hp  # AdamW's hyperparameters have no such flag
+    amsgrad = amsgrad and hp.get("amsgrad", False)
+
+    def update(w, g, state, t, epoch):
+        m = state.setdefault("m", [0.0] * 9)
+        v = state.setdefault("v", [0.0] * 9)
+        v_max = state.setdefault("v_max", [0.0] * 9)
+        out = []
+        for j in range(9):
+            wj, gj = w[j], g[j]
+            if decoupled:
+                wj = wj * (1 - lr * wd)
+            else:
+                gj = gj + wd * wj
+            m[j] = b1 * m[j] + (1 - b1) * gj
+            v[j] = b2 * v[j] + (1 - b2) * gj**2
+            vj = v[j]
+            if amsgrad:
+                v_max[j] = max(v_max[j], v[j])
+                vj = v_max[j]
+            m_hat, v_hat = (m[j] / (1 - b1**t), vj / (1 - b2**t)) if corrected else (m[j], vj)
+            out.append(wj - lr * m_hat / (math.sqrt(v_hat) + eps))
+        return out
+
+    return update
+
+
+@entry(
+    "tr_torch_adam",
+    "torch.optim.Adam/AdamW by hand: bias correction, amsgrad, weight decay",
+    ("adam_torch", "adamw"),
+)
+def tr_torch_adam(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adam_update(hp))
+
+
+@entry(
+    "tr_torch_adam_uncorrected",
+    "torch's Adam written without m_hat and v_hat",
+    ("adam_torch", "adamw"),
+    ("no_bias_correction",),
+)
+def tr_torch_adam_uncorrected(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adam_update(hp, corrected=False))
+
+
+@entry(
+    "tr_adam_no_amsgrad",
+    "amsgrad=True in the case, no v_max",
+    ("adam_torch",),
+    ("amsgrad_ignored",),
+)
+def tr_adam_no_amsgrad(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adam_update(hp, amsgrad=False))
+
+
+@entry(
+    "tr_adam_decoupled",
+    "Adam's weight decay written as w *= 1 - lr*wd",
+    ("adam_torch",),
+    ("weight_decay_decoupled",),
+)
+def tr_adam_decoupled(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adam_update(hp, decoupled=True))
+
+
+@entry(
+    "tr_adamw_coupled",
+    "AdamW's weight decay added to g: g += wd*w",
+    ("adamw",),
+    ("weight_decay_coupled",),
+)
+def tr_adamw_coupled(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adam_update(hp, decoupled=False))
+
+
+@entry(
+    "tr_adam_torch_t_epoch",
+    "torch's Adam with t = epoch + 1 in the bias correction",
+    ("adam_torch",),
+    ("t_per_epoch",),
+)
+def tr_adam_torch_t_epoch(X, Y, w, epochs, hp):
+    inner = adam_update(hp)
+    return torch_loop(
+        X, Y, w, epochs, hp, lambda w, g, s, t, epoch: inner(w, g, s, epoch + 1, epoch)
+    )
+
+
+def rmsprop_update(hp, decayed=True, centered=True, momentum="torch", eps="outside", shared=False):
+    """torch.optim.RMSprop's step per weight; the keywords are the student's choices."""
+    lr, a, mom, wd = hp["learning_rate"], hp["alpha"], hp["momentum"], hp["weight_decay"]
+
+    def update(w, g, state, t, epoch):
+        s = state.setdefault("s", [0.0] * 9)
+        gbar = state.setdefault("gbar", [0.0] * 9)
+        b = state.setdefault("b", [0.0] * 9)
+        out = []
+        for j in range(9):
+            k = 0 if shared else j
+            gj = g[j] + wd * w[j]
+            s[k] = s[k] + (1 - a) * gj**2 if not decayed else a * s[k] + (1 - a) * gj**2
+            inner = s[k]
+            if hp["centered"]:
+                gbar[k] = a * gbar[k] + (1 - a) * gj
+                if centered:
+                    inner = inner - gbar[k] ** 2
+            avg = math.sqrt(inner + hp["eps"]) if eps == "inside" else math.sqrt(inner) + hp["eps"]
+            if momentum == "raw":
+                b[k] = mom * b[k] + gj
+                out.append(w[j] - lr * b[k] / avg)
+            else:
+                b[k] = mom * b[k] + gj / avg
+                out.append(w[j] - lr * b[k])
+        return out
+
+    return update
+
+
+@entry("tr_rmsprop", "torch.optim.RMSprop by hand: centered, momentum, weight decay", ("rmsprop",))
+def tr_rmsprop(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp))
+
+
+@entry("tr_rms_not_decayed", "s += (1 - alpha)*g*g: no alpha*s", ("rmsprop",), ("rms_not_decayed",))
+def tr_rms_not_decayed(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp, decayed=False))
+
+
+@entry(
+    "tr_rms_not_centered",
+    "gbar kept but never subtracted from s",
+    ("rmsprop",),
+    ("rms_not_centered",),
+)
+def tr_rms_not_centered(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp, centered=False))
+
+
+@entry(
+    "tr_rms_momentum_raw",
+    "b = mu*b + g; w -= lr*b/avg",
+    ("rmsprop",),
+    ("rms_momentum_misuse",),
+)
+def tr_rms_momentum_raw(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp, momentum="raw"))
+
+
+@entry("tr_rms_eps_inside", "avg = sqrt(s + eps)", ("rmsprop",), ("eps_inside_sqrt",))
+def tr_rms_eps_inside(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp, eps="inside"))
+
+
+@entry(
+    "tr_rms_shared", "scalar s, gbar and b shared by the weights", ("rmsprop",), ("state_shared",)
+)
+def tr_rms_shared(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, rmsprop_update(hp, shared=True))
+
+
+def adagrad_update(hp, decay="update", reset=False):
+    """torch.optim.Adagrad's step per weight; decay: 'update' (torch), 'epoch', or 'none'."""
+    lr, eps, wd = hp["learning_rate"], hp["eps"], hp["weight_decay"]
+
+    def update(w, g, state, t, epoch):
+        if reset and state.get("epoch") != epoch:
+            state["sum"], state["epoch"] = [0.0] * 9, epoch
+        total = state.setdefault("sum", [0.0] * 9)
+        k = {"update": t, "epoch": epoch + 1, "none": 1}[decay]
+        clr = lr / (1 + (k - 1) * hp["lr_decay"])
+        out = []
+        for j in range(9):
+            gj = g[j] + wd * w[j]
+            total[j] += gj * gj
+            out.append(w[j] - clr * gj / (math.sqrt(total[j]) + eps))
+        return out
+
+    return update
+
+
+@entry("tr_adagrad", "torch.optim.Adagrad by hand: lr decay, weight decay", ("adagrad",))
+def tr_adagrad(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adagrad_update(hp))
+
+
+@entry("tr_adagrad_no_decay", "lr_decay never applied", ("adagrad",), ("lr_decay_ignored",))
+def tr_adagrad_no_decay(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adagrad_update(hp, decay="none"))
+
+
+@entry(
+    "tr_adagrad_decay_per_epoch",
+    "lr / (1 + epoch*lr_decay): the decay counted per epoch",
+    ("adagrad",),
+    ("t_per_epoch",),
+)
+def tr_adagrad_decay_per_epoch(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adagrad_update(hp, decay="epoch"))
+
+
+@entry(
+    "tr_adagrad_reset",
+    "the sum of squares reset at each epoch",
+    ("adagrad",),
+    ("state_reset_each_epoch",),
+)
+def tr_adagrad_reset(X, Y, w, epochs, hp):
+    return torch_loop(X, Y, w, epochs, hp, adagrad_update(hp, reset=True))
