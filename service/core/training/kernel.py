@@ -3,9 +3,9 @@
 It performs the same float64 operations in the same order as the readable reference
 (graph.py, optimizers.py, training.train_reference), so its results are bit-for-bit equal.
 The optimizer is flattened into a loop code (its index in LOOPS, chosen by registry.Resolved.loop)
-and its family's parameter array (`flatten`, in the order PARAMETERS lists); its state
-is a (4, n_weights) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's sq,
-g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
+and its family's parameter array (`flatten`, in the order PARAMETERS lists); its state is a
+(4, n_weights) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's
+sq, g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
 epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
 Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
 amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
