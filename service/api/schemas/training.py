@@ -14,11 +14,21 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
-from service.api.schemas.base import Float, Schema, Weights
+from service.api.schemas.base import Float, Schema
+from service.api.schemas.graph import (
+    GRAPH_DESCRIPTION,
+    MAX_VECTOR,
+    GraphSpec,
+    graphs,
+)
+from service.api.schemas.graph import resolve as resolve_graph
 from service.core.errors import InvalidInput
+from service.core.graphs.definition import Graph
+from service.core.graphs.registry import DATASET_COLUMNS, is_course
 from service.core.training import registry
 from service.core.training.clipping import Clipping
 from service.core.training.comparison import label_runs
@@ -51,8 +61,9 @@ def _hyper(name: str) -> Any:
 class CustomData(Schema):
     """A dataset of your own instead of the built-in one."""
 
-    X: list[Annotated[list[Float], Field(min_length=5, max_length=5)]] = Field(
-        min_length=1, description="Rows of five features f1..f5."
+    X: list[Annotated[list[Float], Field(min_length=1, max_length=MAX_VECTOR)]] = Field(
+        min_length=1,
+        description="Rows of the graph's inputs, in its order (course: five features f1..f5).",
     )
     y: list[Float] = Field(min_length=1, description="One target per row of X.")
 
@@ -60,7 +71,23 @@ class CustomData(Schema):
     def _same_length(self) -> CustomData:
         if len(self.X) != len(self.y):
             raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)} values")
+        if any(len(row) != len(self.X[0]) for row in self.X):
+            raise ValueError("every row of X has the same number of values")
         return self
+
+
+def _course_named(spec: GraphSpec) -> bool:
+    return spec is None or spec == "course"
+
+
+def _length_error(want: int, got: int) -> PydanticCustomError:
+    """The error the course's fixed-length list types gave before graphs."""
+    short = got < want
+    return PydanticCustomError(
+        "too_short" if short else "too_long",
+        f"List should have at {'least' if short else 'most'} {want} items after validation, "
+        f"not {got}",
+    )
 
 
 ClipValue = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -137,18 +164,72 @@ class OptimizerSettings(Schema):
 class RunSettings(Schema):
     """What a run needs besides its optimizer: epochs, starting point, sample order, data."""
 
+    graph: GraphSpec = Field(
+        None,
+        description=GRAPH_DESCRIPTION + " Without 'data', its inputs must be dataset columns "
+        "(f1..f5, by name).",
+    )
     epochs: int = Field(20, ge=1, description="Passes over the data.")
     # At most 2**53 - 1, I-JSON's interoperable integers (RFC 7493): beyond, most JSON clients
     # (and JSON Schema tools) round the number to a float64 and cannot tell two seeds apart.
     seed: int = Field(0, ge=0, le=2**53 - 1, description="Seed of numpy's default_rng.")
-    initial_weights: Weights | None = Field(
-        None, description="Start here instead of default_rng(seed).normal(0, 0.01, 9)."
+    initial_weights: list[Float] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_VECTOR,
+        description="Start here instead of default_rng(seed).normal(0, 0.01, len(weights)): "
+        "the graph's weights in its order (course: the nine weights w1..w9).",
     )
     shuffle: bool = Field(False, description="Visit rows in a fresh rng.permutation each epoch.")
     data: CustomData | None = Field(None, description="Your own X and y (default: built-in).")
     standardize: bool = Field(
         False, description="Z-score custom X with scikit-learn's StandardScaler first."
     )
+
+    @field_validator("initial_weights")
+    @classmethod
+    def _course_weights(cls, value: list[float] | None, info: ValidationInfo) -> Any:
+        """The course graph's nine weights are checked here, as before graphs."""
+        if value is None or not _course_named(info.data.get("graph")) or len(value) == 9:
+            return value
+        raise _length_error(9, len(value))
+
+    @field_validator("data")
+    @classmethod
+    def _course_rows(cls, value: CustomData | None, info: ValidationInfo) -> Any:
+        """The course graph's rows of five features are checked here, as before graphs."""
+        if value is None or not _course_named(info.data.get("graph")) or len(value.X[0]) == 5:
+            return value
+        raise _length_error(5, len(value.X[0]))
+
+    def trained_graph(self) -> Graph | None:
+        """The graph to train (None: the course's, on its own kernel), lengths checked."""
+        graph = resolve_graph(self.graph)
+        if is_course(graph):
+            return None
+        n, names = len(graph.weights), ", ".join(graph.weights[:20])
+        if self.initial_weights is not None and len(self.initial_weights) != n:
+            raise InvalidInput(
+                f"'initial_weights' has {len(self.initial_weights)} values; the graph takes {n} "
+                f"({names})"
+            )
+        if self.data is not None:
+            if len(self.data.X[0]) != len(graph.inputs):
+                raise InvalidInput(
+                    f"the rows of 'data.X' have {len(self.data.X[0])} values; the graph takes "
+                    f"{len(graph.inputs)} inputs (" + ", ".join(graph.inputs[:20]) + ")"
+                )
+            return graph
+        missing = [name for name in graph.inputs if name not in DATASET_COLUMNS]
+        if missing:
+            raise InvalidInput(
+                "training on the built-in dataset needs inputs that are its columns (f1..f5); "
+                "this graph's "
+                + ", ".join(repr(m) for m in missing[:10])
+                + (" is not" if len(missing) == 1 else " are not")
+                + "; give 'data' (X and y) instead"
+            )
+        return graph
 
     @model_validator(mode="after")
     def _standardize_needs_data(self) -> RunSettings:
@@ -159,7 +240,10 @@ class RunSettings(Schema):
     def with_optimizer(self, optimizer: registry.Resolved) -> TrainConfig:
         """The core's training configuration of these run settings with `optimizer`."""
         data = self.data
+        graph = self.trained_graph()
         return TrainConfig(
+            graph=graph,
+            cache=None if graph is None else graphs().cache,
             optimizer=optimizer,
             epochs=self.epochs,
             seed=self.seed,

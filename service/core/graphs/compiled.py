@@ -17,6 +17,7 @@ The folder is bounded in bytes (numba's files included), least recently used gra
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -25,7 +26,8 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -35,6 +37,7 @@ import numpy as np
 from service.core.graphs.definition import Graph
 from service.core.graphs.ops import OPS, PRELUDE
 from service.core.graphs.tape import Tape, tape
+from service.core.training import kernel
 
 
 def _operands(t: Tape, step_index: int) -> dict[str, str]:
@@ -109,21 +112,46 @@ def source(graph: Graph) -> str:
     """The generated module for `graph`."""
     t = tape(graph)
     head = f'"""Generated from graph {graph.id}; do not edit."""\n\nfrom math import nan\n\n'
+    # the training loops compiled beside this file inline kernel.py: its text keys their cache
+    head += f"# kernel {_kernel_stamp()}\n"
     head += "import numpy as np\n" + PRELUDE + _SIGNATURES
     gradient = "\n\n@njit(types.float64(_X, _Y, types.int64, _W, _W), **_OPTIONS)\n"
     gradient += "def gradient(X, y, i, w, g):\n" + "\n".join(gradient_source(t)) + "\n"
     return head + gradient + _TRAIN
 
 
+@cache
+def _kernel_stamp() -> str:
+    """A digest of kernel.py's text: a change rewrites every graph module, so numba recompiles."""
+    return hashlib.sha256(Path(kernel.__file__).read_bytes()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Compiled:
-    """A graph's compiled functions (see the module docstring) and where numba caches them."""
+    """A graph's compiled functions (see the module docstring) and where numba caches them.
+
+    `loop(code)` is the graph's training loop `code` (kernel.LOOPS, + kernel.CLIPPED for a
+    clipping twin), compiled on first use (or loaded from numba's cache beside `path`).
+    """
 
     graph_id: str
     n_weights: int
     gradient: Any
     train_sgd: Any
     compile_seconds: float  # 0 when the module and its numba cache were already on disk
+    path: str = ""
+    _loops: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def loop(self, code: int) -> Any:
+        """The compiled epoch loop `code` (kernel.LOOP_SIGNATURE): seconds on its first use."""
+        with self._lock:  # one compile per loop; other loops of other graphs go on meanwhile
+            compiled = self._loops.get(code)
+            if compiled is None:
+                fn = kernel.graph_loop(code, self.gradient, self.path or None)
+                compiled = kernel.jit(fn, kernel.LOOP_SIGNATURE)
+                self._loops[code] = compiled
+            return compiled
 
     def loss_and_gradient(self, x: Any, y: float, w: Any) -> tuple[float, np.ndarray]:
         """gradient at one sample, from Python (NaN loss where the readable pass would raise)."""
@@ -193,7 +221,8 @@ class GraphCache:
         seconds = time.perf_counter() - start
         cache_path = module.gradient._cache.cache_path
         (folder / "numba-cache").write_text(str(cache_path))
-        return Compiled(graph.id, len(graph.weights), module.gradient, module.train_sgd, seconds)
+        n = len(graph.weights)
+        return Compiled(graph.id, n, module.gradient, module.train_sgd, seconds, str(path))
 
     def _evict(self, keep: str) -> None:
         """Remove least recently used graphs until the folder fits in max_bytes."""

@@ -3,15 +3,19 @@
 It performs the same float64 operations in the same order as the readable reference
 (graph.py, optimizers.py, training.train_reference), so its results are bit-for-bit equal.
 The optimizer is flattened into a loop code (its index in LOOPS, chosen by registry.Resolved.loop)
-and its family's parameter array (`flatten`, in the order PARAMETERS lists); its state
-is a (4, 9) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's sq,
-g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
+and its family's parameter array (`flatten`, in the order PARAMETERS lists); its state is a
+(4, n_weights) array of per-weight slots: sgd's b; momentum's m; adam's m, v, v_max; rmsprop's
+sq, g_avg, buf; adagrad's sum of squares. The kernel keeps its position in ``counters`` = [steps,
 epochs done, diverged epoch or -1], so a shuffled run is fed its epoch orders chunk by chunk.
 Each optimizer has its own compiled loop; the course's vanilla sgd and Adam (no bias correction,
 amsgrad or weight decay) get loops of their own too, so options that are off cost nothing there.
 Each update family has a clipping twin of its loop (code + CLIPPED) that runs `clip_step` on g
 before the update, reading its mode and values from the four entries after the family's
 parameters in p (clipping.Clipping.kernel_values); the loops without clipping do not contain it.
+The loop itself (`_loop`) is written once and bound per update by `epoch_loop`: around the
+course's inlined `_gradient` with 9 weights as a constant (the course's kernel, `compiled()`), or
+around a graph's generated gradient for w.shape[0] weights (`graph_loop`, which
+graphs/compiled.py compiles lazily, one loop per graph and code, cached beside the graph).
 (Over 250 lines: every compiled update beside the loop that inlines it.)
 """
 
@@ -21,6 +25,7 @@ import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
+from types import FunctionType
 from typing import Any
 
 import numpy as np
@@ -57,9 +62,11 @@ def flatten(family: str, values: Mapping[str, float | bool]) -> np.ndarray:
     return np.array([float(values[k]) for k in PARAMETERS[family]], dtype=np.float64)
 
 
-def initial_state(family: str, values: Mapping[str, float | bool]) -> np.ndarray:
-    """Zeroed optimizer slots; adagrad's sum of squares starts at its initial value."""
-    state = np.zeros((4, 9), dtype=np.float64)
+def initial_state(
+    family: str, values: Mapping[str, float | bool], n_weights: int = 9
+) -> np.ndarray:
+    """Zeroed (4, n_weights) optimizer slots; adagrad's sum of squares starts at its initial."""
+    state = np.zeros((4, n_weights), dtype=np.float64)
     if family == "adagrad":
         state[0, :] = float(values["initial_accumulator_value"])
     return state
@@ -105,17 +112,17 @@ def _gradient(X: Any, y: Any, i: int, w: Any, g: Any) -> float:
 
 
 @njit(nogil=True, inline="always")
-def _vanilla(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _vanilla(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr = p[0]
-    for j in range(9):
+    for j in range(n):
         out[j] = w[j] - lr * g[j]
 
 
 @njit(nogil=True, inline="always")
-def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, momentum, dampening, nesterov, weight_decay = p[0], p[1], p[2], p[3], p[4]
     b = state[0]
-    for j in range(9):
+    for j in range(n):
         gj = g[j]
         if weight_decay != 0.0:
             gj = gj + weight_decay * w[j]
@@ -126,16 +133,16 @@ def _sgd(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
 
 
 @njit(nogil=True, inline="always")
-def _momentum(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _momentum(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, beta = p[0], p[1]
     m = state[0]
-    for j in range(9):
+    for j in range(n):
         m[j] = beta * m[j] + (1.0 - beta) * g[j]
         out[j] = w[j] - lr * m[j]
 
 
 @njit(nogil=True, inline="always")
-def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
     bias_correction, amsgrad, weight_decay, decoupled = p[4], p[5], p[6], p[7]
     m, v, v_max = state[0], state[1], state[2]
@@ -144,7 +151,7 @@ def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
         step_size = lr / (1.0 - math.pow(beta1, float(t)))
         root = math.sqrt(1.0 - math.pow(beta2, float(t)))
     shrink = 1.0 - lr * weight_decay
-    for j in range(9):
+    for j in range(n):
         gj, wj = g[j], w[j]
         if weight_decay != 0.0:
             if decoupled != 0.0:
@@ -165,10 +172,10 @@ def _adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
 
 
 @njit(nogil=True, inline="always")
-def _course_adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _course_adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, beta1, beta2, eps = p[0], p[1], p[2], p[3]
     m, v = state[0], state[1]
-    for j in range(9):
+    for j in range(n):
         gj = g[j]
         m[j] = beta1 * m[j] + (1.0 - beta1) * gj
         v[j] = beta2 * v[j] + (1.0 - beta2) * (gj * gj)
@@ -176,10 +183,10 @@ def _course_adam(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
 
 
 @njit(nogil=True, inline="always")
-def _rmsprop(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _rmsprop(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, alpha, eps, momentum, centered, weight_decay = p[0], p[1], p[2], p[3], p[4], p[5]
     sq, g_avg, buf = state[0], state[1], state[2]
-    for j in range(9):
+    for j in range(n):
         gj = g[j]
         if weight_decay != 0.0:
             gj = gj + weight_decay * w[j]
@@ -197,11 +204,11 @@ def _rmsprop(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
 
 
 @njit(nogil=True, inline="always")
-def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any) -> None:
+def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> None:
     lr, lr_decay, eps, weight_decay = p[0], p[1], p[2], p[4]
     total = state[0]
     clr = lr / (1.0 + (t - 1) * lr_decay)
-    for j in range(9):
+    for j in range(n):
         gj = g[j]
         if weight_decay != 0.0:
             gj = gj + weight_decay * w[j]
@@ -268,55 +275,96 @@ def _clipped(p: Any, g: Any) -> None:
     clip_step(g, int(p[k]), p[k + 1], p[k + 2], p[k + 3])
 
 
-def _epochs(update: Any, clip: Any = _unclipped) -> Any:
-    """The epoch loop around one optimizer's update (after `clip`), all steps inlined."""
+# What `_loop` calls, bound per loop by `epoch_loop` (a loop's own globals, so no closure: numba
+# freezes globals as constants, and its disk cache keys a function without closure cells by its
+# bytecode alone, the same in every process).
+GRADIENT: Any = None  # the course's inlined _gradient, or a graph's compiled gradient
+UPDATE: Any = None  # an update family (or fast path)
+CLIP: Any = None  # _unclipped or _clipped
+SIZE = 9  # the weight count as a compile-time constant, or 0 for w.shape[0]
 
-    def loop(
-        X: Any,
-        y: Any,
-        orders: Any,
-        epochs: int,
-        p: Any,
-        w: Any,
-        state: Any,
-        history: Any,
-        counters: Any,
-    ) -> bool:
-        n = y.shape[0]
-        steps, done = counters[0], counters[1]
-        g = np.empty(9)
-        out = np.empty(9)
-        for e in range(epochs):
-            order = orders[e if orders.shape[0] > 1 else 0]
-            total = 0.0
-            for i in order:
-                loss = _gradient(X, y, i, w, g)
-                if loss != loss:
-                    counters[0], counters[1], counters[2] = steps, done, done
-                    return False
-                total += loss
-                clip(p, g)
-                update(p, steps + 1, g, w, state, out)
-                check = 0.0
-                for j in range(9):
-                    check += out[j] - out[j]
-                if check != 0.0:
-                    counters[0], counters[1], counters[2] = steps, done, done
-                    return False
-                for j in range(9):
-                    w[j] = out[j]
-                steps += 1
-            mean = total / n
-            if mean - mean != 0.0:
+
+def _loop(
+    X: Any,
+    y: Any,
+    orders: Any,
+    epochs: int,
+    p: Any,
+    w: Any,
+    state: Any,
+    history: Any,
+    counters: Any,
+) -> bool:
+    """The epoch loop: GRADIENT at each row, CLIP, UPDATE, divergence checks (see train_epochs)."""
+    n = y.shape[0]
+    nw = SIZE if SIZE > 0 else w.shape[0]
+    steps, done = counters[0], counters[1]
+    g = np.empty(nw)
+    out = np.empty(nw)
+    for e in range(epochs):
+        order = orders[e if orders.shape[0] > 1 else 0]
+        total = 0.0
+        for i in order:
+            loss = GRADIENT(X, y, i, w, g)
+            if loss != loss:
                 counters[0], counters[1], counters[2] = steps, done, done
                 return False
-            history[done] = mean
-            done += 1
-        counters[0], counters[1] = steps, done
-        return True
+            total += loss
+            CLIP(p, g)
+            UPDATE(p, steps + 1, g, w, state, out, nw)
+            check = 0.0
+            for j in range(nw):
+                check += out[j] - out[j]
+            if check != 0.0:
+                counters[0], counters[1], counters[2] = steps, done, done
+                return False
+            for j in range(nw):
+                w[j] = out[j]
+            steps += 1
+        mean = total / n
+        if mean - mean != 0.0:
+            counters[0], counters[1], counters[2] = steps, done, done
+            return False
+        history[done] = mean
+        done += 1
+    counters[0], counters[1] = steps, done
+    return True
 
+
+def epoch_loop(
+    update: Any,
+    clip: Any = _unclipped,
+    gradient: Any = None,
+    size: int = 9,
+    name: str = "loop",
+    filename: str | None = None,
+) -> Any:
+    """`_loop` bound to one update (after `clip`) and gradient, as a Python function to compile.
+
+    `gradient` None is the course's inlined `_gradient`, else a graph's compiled
+    gradient(X, y, i, w, g); `size` the weight count (the course's 9) or 0 for w.shape[0].
+    `filename` (a graph's generated module) is where numba's cache=True looks for its source
+    stamp and writes its files.
+    """
+    bound = {
+        **globals(),
+        "GRADIENT": _gradient if gradient is None else gradient,
+        "UPDATE": update,
+        "CLIP": clip,
+        "SIZE": size,
+    }
+    code = _loop.__code__.replace(co_name=name, co_qualname=name)
+    if filename is not None:
+        code = code.replace(co_filename=filename)
+    fn = FunctionType(code, bound, name)
+    fn.__qualname__ = name
+    return fn
+
+
+def _epochs(update: Any, clip: Any = _unclipped) -> Any:
+    """The course's epoch loop around one optimizer's update (after `clip`), all steps inlined."""
     # x/0 gives inf or NaN (then divergence), as in the numpy reference, instead of raising
-    return njit(nogil=True, error_model="numpy")(loop)
+    return njit(nogil=True, error_model="numpy")(epoch_loop(update, clip))
 
 
 _UPDATES = (_vanilla, _sgd, _momentum, _course_adam, _adam, _rmsprop, _adagrad)  # by code
@@ -343,6 +391,20 @@ CLIPPED = len(LOOPS)  # code + CLIPPED: the clipping twin of family loop `code`
 ) = CLIPPED_LOOPS = tuple(
     _epochs(update, _clipped) for update in (_sgd, _momentum, _adam, _rmsprop, _adagrad)
 )
+
+
+def loop_name(code: int) -> str:
+    """A loop's name: its LOOPS entry, `_clipped` appended for a clipping twin."""
+    return LOOPS[code - CLIPPED] + "_clipped" if code >= CLIPPED else LOOPS[code]
+
+
+def graph_loop(code: int, gradient: Any, filename: str | None = None) -> Any:
+    """Loop `code` (an index in LOOPS, + CLIPPED for a clipping twin) around a graph's compiled
+    gradient, for any weight count, as a Python function (compiled.py compiles it lazily)."""
+    clipped = code >= CLIPPED
+    update = _UPDATES[code - CLIPPED if clipped else code]
+    clip = _clipped if clipped else _unclipped
+    return epoch_loop(update, clip, gradient, 0, "loop_" + loop_name(code), filename)
 
 
 @njit(nogil=True)
@@ -427,6 +489,12 @@ SIGNATURE = types.boolean(
     types.float64[::1],  # history
     types.int64[::1],  # counters
 )
+
+# One loop of a graph (train_epochs without `code`, which picks the loop instead).
+LOOP_SIGNATURE = types.boolean(
+    _IN_2D, _IN_1D, _ORDERS, types.int64, _IN_1D, types.float64[::1], types.float64[:, ::1],
+    types.float64[::1], types.int64[::1],
+)  # fmt: skip
 
 
 def jit(fn: Any, signature: Any) -> Any:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import tempfile
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,9 @@ import numpy as np
 from service.core.dataset import BUILTIN_ROWS, load_dataset
 from service.core.errors import NumericalOverflow
 from service.core.graph import backward, forward
+from service.core.graphs import evaluate
+from service.core.graphs.compiled import GraphCache
+from service.core.graphs.definition import Graph
 from service.core.training import kernel
 from service.core.training.clipping import Clipping
 from service.core.training.optimizers import Optimizer
@@ -44,10 +50,29 @@ class TrainResult:
     diverged_at: dict[str, int] | None = field(default=None)
 
 
-def initial_weights(seed: int) -> tuple[np.ndarray, np.random.Generator]:
-    """The course's Normal(0, 0.01) initial weights and the generator, ready for shuffling."""
+def initial_weights(seed: int, n_weights: int = 9) -> tuple[np.ndarray, np.random.Generator]:
+    """Normal(0, 0.01) initial weights (the course's 9) and the generator, ready for shuffling."""
     rng = np.random.default_rng(seed)
-    return rng.normal(0.0, 0.01, 9), rng
+    return rng.normal(0.0, 0.01, n_weights), rng
+
+
+Gradient = Callable[[np.ndarray, float, np.ndarray], tuple[float, np.ndarray]]
+
+
+def _course_gradient(x: Any, y: float, w: np.ndarray) -> tuple[float, np.ndarray]:
+    cache = forward(x, y, w.tolist())
+    return cache.loss, np.array(backward(cache))
+
+
+def graph_gradient(graph: Graph) -> Gradient:
+    """The readable (loss, dL/dw) of a graph at one sample (NumericalOverflow where not finite)."""
+
+    def gradient(x: np.ndarray, y: float, w: np.ndarray) -> tuple[float, np.ndarray]:
+        cache = evaluate.forward(graph, x.tolist(), y, w.tolist())
+        grads = evaluate.backward(cache, check_inputs=False).gradients
+        return cache.loss, np.array(list(grads.values()), dtype=np.float64)
+
+    return gradient
 
 
 def orders(n: int, epochs: int, shuffle: bool, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -78,8 +103,12 @@ def train_reference(
     w0: np.ndarray,
     optimizer: Optimizer,
     epoch_orders: Iterator[np.ndarray],
+    gradient: Gradient = _course_gradient,
 ) -> TrainResult:
-    """Train one weight vector row by row; stop at the first non-finite loss or weight."""
+    """Train one weight vector row by row; stop at the first non-finite loss or weight.
+
+    `gradient` is the course graph's readable pass, or `graph_gradient(graph)`'s.
+    """
     w = np.array(w0, dtype=np.float64)
     state = optimizer.init(w)
     history: list[float] = []
@@ -88,11 +117,10 @@ def train_reference(
         total = 0.0
         for i in order:
             try:
-                cache = forward(X[i], float(y[i]), w.tolist())
-                g = np.array(backward(cache))
+                loss, g = gradient(X[i], float(y[i]), w)
             except NumericalOverflow:
                 return _diverged(history, w0, w, epoch, steps)
-            total += cache.loss
+            total += loss
             new_w, state = optimizer.update(g, state, w)
             if not np.all(np.isfinite(new_w)):
                 return _diverged(history, w0, w, epoch, steps)
@@ -132,7 +160,7 @@ def order_chunks(
         yield count, np.stack([rng.permutation(n) for _ in range(count)])
 
 
-def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
+def kernel_inputs(optimizer: Resolved, n_weights: int = 9) -> tuple[int, np.ndarray, np.ndarray]:
     """What the kernel takes for an optimizer: its loop's code, parameters and zeroed state."""
     loop = optimizer.loop()
     family, values = kernel.FAMILY[loop], optimizer.kernel_values()
@@ -140,7 +168,7 @@ def kernel_inputs(optimizer: Resolved) -> tuple[int, np.ndarray, np.ndarray]:
     if optimizer.clipping is not None:  # its family's clipping twin, the clipping after p
         code = kernel.CODES[family] + kernel.CLIPPED
         p = np.append(p, optimizer.clipping.kernel_values())
-    return code, p, kernel.initial_state(family, values)
+    return code, p, kernel.initial_state(family, values, n_weights)
 
 
 def train_compiled(
@@ -152,15 +180,25 @@ def train_compiled(
     chunks: Iterator[tuple[int, np.ndarray]],
     slice_steps: int | None = None,
     observe: Observer | None = None,
+    loop: Callable[[int], Any] | None = None,
 ) -> Generator[int, None, TrainResult]:
     """What train_reference returns, computed by the numba kernel (which releases the GIL).
 
     A generator: with `slice_steps` it pauses after about that many steps (whole epochs), yielding
     the steps done so far, so that a caller can share cores between runs; the result is its return.
     Before each pause `observe` (if given) is told the epochs done and the last epoch's loss.
+    `loop` (a graph's Compiled.loop) gives the compiled loop of a code; None runs the course's
+    kernel. The graph's loop is compiled (or loaded) on the first next(), in the caller's thread.
     """
-    train_epochs = kernel.compiled()
-    code, p, state = kernel_inputs(optimizer)
+    code, p, state = kernel_inputs(optimizer, len(w0))
+    if loop is None:
+        train_epochs = kernel.compiled()
+    else:
+        one = loop(code)
+
+        def train_epochs(*args: Any) -> bool:
+            return bool(one(*args[:4], *args[5:]))
+
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.float64)
     w = np.array(w0, dtype=np.float64)
@@ -221,6 +259,10 @@ class TrainConfig:
     X: Sequence[Sequence[float]] | np.ndarray | None = None
     y: Sequence[float] | np.ndarray | None = None
     standardize: bool = False
+    # Another graph than the course's (None), its compiled code from `cache`; without data, its
+    # inputs are the built-in dataset's columns of their names (the caller checks they are).
+    graph: Graph | None = None
+    cache: GraphCache | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def named(
@@ -249,6 +291,8 @@ class TrainConfig:
             (self.optimizer.name, sorted(self.optimizer.hyper.items()), self.epochs, self.seed,
              self.initial_weights, self.shuffle, self.standardize, self.optimizer.clipping)
         ).encode())  # fmt: skip
+        if self.graph is not None:
+            digest.update(self.graph.id.encode())
         for part in (self.X, self.y):
             if part is not None:
                 digest.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
@@ -257,14 +301,17 @@ class TrainConfig:
 
 def inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
     """X, y, the initial weights, and the generator (ready for shuffling) a configuration uses."""
+    graph = config.graph
     if config.X is None or config.y is None:
         data = load_dataset()
         X, y = data.X, data.y
+        if graph is not None:
+            X = np.ascontiguousarray(X[:, [_COLUMNS.index(name) for name in graph.inputs]])
     else:  # converted here, in the worker thread, not on the event loop
         X = np.asarray(config.X, dtype=np.float64)
         X = standardize(X) if config.standardize else X
         y = np.asarray(config.y, dtype=np.float64)
-    w0, rng = initial_weights(config.seed)
+    w0, rng = initial_weights(config.seed, 9 if graph is None else len(graph.weights))
     if config.initial_weights is not None:
         w0 = np.array(config.initial_weights, dtype=np.float64)
     return X, y, w0, rng
@@ -284,10 +331,26 @@ def session(
     X, y, w0, rng = inputs(config)
     chunks = order_chunks(len(y), config.epochs, config.shuffle, rng)
     epochs = config.epochs
+    loop = None
+    if config.graph is not None:
+        loop = graph_cache(config).get(config.graph).loop
     result = yield from train_compiled(
-        X, y, w0, config.optimizer, epochs, chunks, slice_steps, observe
+        X, y, w0, config.optimizer, epochs, chunks, slice_steps, observe, loop
     )
     return result
+
+
+_COLUMNS = ("f1", "f2", "f3", "f4", "f5")  # the built-in dataset's columns, by name
+
+
+@cache
+def _default_cache() -> GraphCache:
+    return GraphCache(Path(tempfile.gettempdir()) / "backprop-graphs")
+
+
+def graph_cache(config: TrainConfig) -> GraphCache:
+    """The compiled-graph cache a configuration uses (its own, else one in the temp folder)."""
+    return config.cache if config.cache is not None else _default_cache()
 
 
 def run(config: TrainConfig, *, reference: bool = False) -> TrainResult:
@@ -297,4 +360,5 @@ def run(config: TrainConfig, *, reference: bool = False) -> TrainResult:
         return result
     X, y, w0, rng = inputs(config)
     epoch_orders = orders(len(y), config.epochs, config.shuffle, rng)
-    return train_reference(X, y, w0, config.optimizer.build(), epoch_orders)
+    gradient = _course_gradient if config.graph is None else graph_gradient(config.graph)
+    return train_reference(X, y, w0, config.optimizer.build(), epoch_orders, gradient)
