@@ -11,7 +11,10 @@ that are not the API's fault, and only these, each named with its reason (`UNSTA
 - `/problems/limit-exceeded`: the total-steps budget, rows x epochs x configurations summed over
   a request, a product across fields (the apps below set it above the product of the stated
   maxima, so it should never fire; it is named in case a limit is added to the document).
-- CustomData's "X and y have the same length": JSON Schema cannot relate two arrays' lengths.
+- CustomData's "X and y have the same length" and "every row of X has the same number of values":
+  JSON Schema cannot relate two arrays' lengths.
+- Lengths and keys that follow the body's `graph` (w, x, initial_weights, data rows, gradient and
+  submission keys): the course's when no graph is given, a preset's or a definition's otherwise.
 
 The apps run with small limits (stated in their documents) so each training stays short.
 """
@@ -47,6 +50,7 @@ UNSTATABLE = {
     "/problems/invalid-input": ("the graph takes", "this graph's", "must be keyed", "course graph"),
 }
 SAME_LENGTH = "but y has"  # CustomData._same_length's message: X's and y's lengths differ
+RAGGED = "every row of X has the same number of values"  # its other: rows of equal length
 
 
 def _app(**fields: Any) -> Any:
@@ -73,10 +77,12 @@ def is_unstatable(failure: Any, response: Any) -> bool:
     # (the course's 9 and 5 when none is given): both depend on another field's value.
     return problem.get("type") == "/problems/validation" and all(
         SAME_LENGTH in error.get("msg", "")
+        or RAGGED in error.get("msg", "")
         or (
             error.get("type") in ("too_short", "too_long")
             and str(error.get("loc", "")).endswith(
-                (".w", ".x", ".numerical", ".per_weight", ".gradients")
+                # a training's initial weights and data rows: the graph's weights and inputs
+                (".w", ".x", ".numerical", ".per_weight", ".gradients", ".initial_weights", ".data")
             )
         )
         # a grading submission's keys are the graph's items (the course's fixed ones)

@@ -343,9 +343,11 @@ def _member(index: int, convert: Callable[[], T]) -> T:
     """convert(), with an InvalidInput's message and locations naming the batch member."""
     try:
         return convert()
-    except InvalidInput as exc:
+    except InvalidInput as exc:  # renamed in place, so that its type (invalid-graph, ...) stays
         errors = [{**e, "loc": ["body", "configs", index, *e["loc"][1:]]} for e in exc.errors or []]
-        raise InvalidInput(f"configs[{index}]: {exc.detail}", errors=errors or None) from exc
+        exc.detail = f"configs[{index}]: {exc.detail}"
+        exc.errors = errors or None
+        raise
 
 
 class TrainBatchResponse(Schema):
