@@ -143,7 +143,7 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     """Last resort: a bug, reported without internals."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    rid = request_id(request.scope)  # this response bypasses RequestContext: add the id here
+    rid = request_id(request.scope)  # this response bypasses the layer's send: add the id here
     headers = {"X-Request-ID": rid} if rid else None
     detail = "An unexpected error occurred."
     return problem(500, "Internal error", detail, "internal", headers=headers)

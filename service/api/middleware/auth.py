@@ -1,4 +1,5 @@
-"""Bearer-key authentication (BACKPROP_API_KEYS), as pure ASGI middleware.
+"""Bearer-key authentication (BACKPROP_API_KEYS): `refusal` and `refuse`, which the request
+layer (service.api.middleware.layer) calls.
 
 With no keys configured the service is open (and says so in the log at start). With keys, every
 path except the public ones needs `Authorization: Bearer <key>`; the key is compared with every
@@ -12,10 +13,10 @@ from __future__ import annotations
 import hmac
 import logging
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from service.api.errors import send_problem
-from service.settings import Settings, settings_of
+from service.settings import Settings
 
 log = logging.getLogger("service.auth")
 
@@ -87,18 +88,3 @@ async def refuse(send: Send, why: tuple[str, str]) -> None:
     detail, challenge = why
     headers = {"WWW-Authenticate": challenge}
     await send_problem(send, 401, "Unauthorized", detail, "unauthorized", headers)
-
-
-class ApiKeyAuth:
-    """Answer 401 (problem+json, WWW-Authenticate: Bearer) without a valid key.
-
-    The app itself wires service.api.middleware.layer, which calls `refusal` and `refuse`.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (why := refusal(scope, settings_of(scope["app"]))):
-            return await refuse(send, why)
-        await self.app(scope, receive, send)

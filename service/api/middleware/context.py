@@ -2,8 +2,7 @@
 
 Headers over MAX_HEADER_BYTES that the server let through (see service/cli.py) get a 431,
 before any other check reads them. The request layer (service.api.middleware.layer) calls
-`incoming`, `headers_too_large`, `with_id` and `log_access`; `RequestContext` is the same as a
-standalone pure ASGI middleware.
+`incoming`, `headers_too_large`, `with_id` and `log_access`.
 
 Tested by api_tests/test_observability.py.
 """
@@ -15,14 +14,13 @@ import logging
 import os
 import re
 import time
-from time import perf_counter
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
 from service.core.errors import HeadersTooLarge
 from service.logs import REQUEST_ID
-from service.settings import MAX_HEADER_BYTES, settings_of
+from service.settings import MAX_HEADER_BYTES
 
 log = logging.getLogger("service.access")
 
@@ -123,34 +121,3 @@ def _record(fields: dict[str, Any]) -> logging.LogRecord:
     attributes["relativeCreated"] = (now - logging._startTime) * 1000  # type: ignore[attr-defined]
     attributes["fields"] = fields
     return record
-
-
-class RequestContext:
-    """Assign the request id, add it to the response, log method, path, status and duration."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        start = perf_counter()
-        rid = incoming(scope)
-        header = (HEADER, rid.encode("ascii"))
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = with_id(message, header)
-            await send(message)
-
-        try:
-            if headers_too_large(scope):
-                await send_headers_too_large(send_with_id)
-            else:
-                await self.app(scope, receive, send_with_id)
-        finally:
-            if settings_of(scope["app"]).access_log:
-                log_access(rid, scope, status, perf_counter() - start)

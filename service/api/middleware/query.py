@@ -1,4 +1,5 @@
-"""Unknown query parameters are refused (422), as unknown body fields are (pure ASGI).
+"""Unknown query parameters are refused (422), as unknown body fields are: `unknown`
+and `refuse`, which the request layer calls.
 
 Tested by api_tests/test_hostile.py.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from service.api.errors import field_errors, send_problem
 
@@ -40,21 +41,6 @@ def unknown(scope: Scope) -> list[str]:
         return []
     given = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
     return sorted({name for name, _ in given} - declared)
-
-
-class QueryGuard:
-    """Answer 422 naming any query parameter the operation does not declare.
-
-    The app itself wires service.api.middleware.layer, which calls `unknown` and `refuse`.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (names := unknown(scope)):
-            return await refuse(send, names)
-        await self.app(scope, receive, send)
 
 
 async def refuse(send: Send, unknown: list[str]) -> None:

@@ -1,12 +1,12 @@
 """A request body not complete within BACKPROP_REQUEST_TIMEOUT_S gets a 408 problem.
 
-Pure ASGI middleware. The server (granian, see service/cli.py) already closes a connection
-whose headers are not complete within the timeout; the app is called once the headers are in,
-and from then on the body has the same time to arrive, counted from that moment. Each read of
-the body waits at most until that deadline; past it the read raises RequestTimeout, this layer
-answers 408 `/problems/request-timeout` with `Connection: close` (the rest of the body is never
-read, so the connection cannot be reused) and the connection is freed. Once the last body chunk
-is in, reads pass straight through: a later wait for `http.disconnect` is not timed.
+The server (granian, see service/cli.py) already closes a connection whose headers are not
+complete within the timeout; the app is called once the headers are in, and from then on the
+body has the same time to arrive, counted from that moment. Each read of the body waits at most
+until that deadline; past it the read raises RequestTimeout, the request layer answers 408
+`/problems/request-timeout` with `Connection: close` (the rest of the body is never read, so the
+connection cannot be reused) and the connection is freed. Once the last body chunk is in, reads
+pass straight through: a later wait for `http.disconnect` is not timed.
 
 The request layer (service.api.middleware.layer) reads every body through `timed`, after the
 request id is set, so that a 408 carries the id and leaves an access line. Tested by
@@ -18,11 +18,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Send
 
 from service.api.errors import send_problem
 from service.core.errors import RequestTimeout
-from service.settings import settings_of
 
 TICK_S = 0.1  # how late past its deadline a read may be cut off
 
@@ -105,31 +104,3 @@ def timed(receive: Receive, seconds: float) -> Receive:
 async def send_timeout(send: Send, exc: RequestTimeout) -> None:
     """The 408 problem (with `Connection: close`)."""
     await send_problem(send, exc.status, exc.title, exc.detail, exc.slug, exc.headers)
-
-
-class BodyTimeout:
-    """Answer 408 when the request body is not complete within the request timeout.
-
-    The app itself wires service.api.middleware.layer, which reads the body through `timed`.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        seconds = settings_of(scope["app"]).request_timeout_s
-        try:
-            await self.app(scope, timed(receive, seconds), tracking_send)
-        except RequestTimeout as exc:
-            if started:  # too late for a status: the server ends the connection
-                raise
-            await send_timeout(send, exc)

@@ -59,6 +59,12 @@ def _w(operand: int, key: str, text: str, factor: Factor, family: str = "wrong_d
     return WrongDerivative(operand, key, text, family, factor)
 
 
+# x**k lowered wrong: the same two slips whether k is an integer (powi) or not (pow)
+_POWER = (
+    _w(0, "k*a^k", "{k}*{a}^{k} (the exponent not lowered)", lambda a, b, o, k: k * _pow(a, k)),
+    _w(0, "a^(k-1)", "{a}^({k}-1) (the factor {k} missing)", lambda a, b, o, k: _pow(a, k - 1.0)),
+)
+
 WRONG_DERIVATIVES: dict[str, tuple[WrongDerivative, ...]] = {
     "sin": (
         _w(0, "-cos", "-cos({a})", lambda a, b, o, k: -math.cos(a)),
@@ -115,28 +121,8 @@ WRONG_DERIVATIVES: dict[str, tuple[WrongDerivative, ...]] = {
         _w(0, "a", "{a} (the 2 missing)", lambda a, b, o, k: a),
         _w(0, "2", "2 (the {a} missing)", lambda a, b, o, k: 2.0),
     ),
-    "powi": (
-        _w(
-            0, "k*a^k", "{k}*{a}^{k} (the exponent not lowered)", lambda a, b, o, k: k * _pow(a, k)
-        ),  # fmt: skip
-        _w(
-            0,
-            "a^(k-1)",
-            "{a}^({k}-1) (the factor {k} missing)",
-            lambda a, b, o, k: _pow(a, k - 1.0),
-        ),  # fmt: skip
-    ),
-    "pow": (
-        _w(
-            0, "k*a^k", "{k}*{a}^{k} (the exponent not lowered)", lambda a, b, o, k: k * _pow(a, k)
-        ),  # fmt: skip
-        _w(
-            0,
-            "a^(k-1)",
-            "{a}^({k}-1) (the factor {k} missing)",
-            lambda a, b, o, k: _pow(a, k - 1.0),
-        ),  # fmt: skip
-    ),
+    "powi": _POWER,
+    "pow": _POWER,
     "mul": (
         _w(
             0,

@@ -36,7 +36,7 @@ from service.core.graph import GRADIENT_NAMES, Cache, backward, forward
 from service.core.graphs import evaluate
 from service.core.graphs import gradcheck as graph_check
 from service.core.graphs.definition import OUTPUT, Graph
-from service.core.graphs.presets import DEFAULT, builtin
+from service.core.graphs.registry import is_course
 from service.core.training.loop import TrainConfig, TrainResult
 
 
@@ -134,23 +134,6 @@ def _course_point(
     if task == "forward":
         return cache, dict(cache.values())
     return cache, dict(zip(GRADIENT_NAMES, backward(cache), strict=True))
-
-
-_COURSE: dict[int, tuple[Graph, bool]] = {}
-
-
-def is_course(graph: Graph) -> bool:
-    """Whether `graph` is the course's (served by the hand-written code and catalogue); the
-    answer remembered per graph object (its id hashes the canonical text, ~0.1 ms)."""
-    known = _COURSE.get(id(graph))
-    if known is not None and known[0] is graph:
-        return known[1]
-    course = builtin()[DEFAULT]
-    answer = graph is course or graph.id == course.id
-    if len(_COURSE) > 256:
-        _COURSE.clear()
-    _COURSE[id(graph)] = (graph, answer)
-    return answer
 
 
 def graph_items(graph: Graph, task: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
