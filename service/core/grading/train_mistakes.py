@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from service.core.grading.train_catalogue import (
     Mistake,
 )
 from service.core.training import kernel
-from service.core.training.loop import TrainConfig, TrainResult, inputs
+from service.core.training.loop import TrainConfig, TrainResult, graph_cache, inputs
 
 __all__ = ["BOOKKEEPING", "LOSS_SENTENCES", "SENTENCES", "Mistake"]
 
@@ -70,6 +71,8 @@ def trajectories(config: TrainConfig) -> list[Mistake]:
     for m in CATALOGUE:
         if not m.applies(name, values):
             continue
+        if config.graph is not None and not m.any_graph:
+            continue  # the course's backward mistakes: another graph's backward has its own
         if any(k == "learning_rate" and v == lr for k, v in m.override):
             continue
         if m.order != "case" and m.order != "file" and config.steps > SHUFFLED_MAX_STEPS:
@@ -136,6 +139,15 @@ def _arrays(config: TrainConfig, m: Mistake) -> tuple[np.ndarray, np.ndarray, np
     return p, extra, codes
 
 
+def loop(config: TrainConfig) -> Any:
+    """The compiled wrong-version loop of a configuration's family: the course's, or (another
+    graph) one around the graph's compiled gradient, compiled on its first use (seconds)."""
+    fam = family(config)
+    if config.graph is None:
+        return train_kernel.compiled(fam)
+    return train_kernel.graph_compiled(graph_cache(config).get(config.graph), fam)
+
+
 _INPUTS: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 
 
@@ -144,11 +156,11 @@ def _inputs(config: TrainConfig, key: str) -> tuple[np.ndarray, np.ndarray, np.n
     search's trajectories, and a batch's items, share them)."""
     if key not in _INPUTS:
         X, y, w0, _ = inputs(config)
-        _INPUTS[key] = (
-            np.ascontiguousarray(X, dtype=np.float64),
-            np.ascontiguousarray(y, dtype=np.float64),
-            np.array(w0, dtype=np.float64),
-        )
+        X, y = np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64)
+        if config.graph is not None:  # as a graph's compiled gradient takes them
+            X.setflags(write=False)
+            y.setflags(write=False)
+        _INPUTS[key] = (X, y, np.array(w0, dtype=np.float64))
         while len(_INPUTS) > 8:
             _INPUTS.popitem(last=False)
     _INPUTS.move_to_end(key)
@@ -167,8 +179,8 @@ def _run(
     fam = family(config)
     p, extra, codes = _arrays(config, m)
     losses = np.zeros((len(BOOKKEEPING), epochs))  # the kernel reads the epochs from its shape
-    w_out = np.zeros(9)
-    done = train_kernel.compiled(fam)(
+    w_out = np.zeros(len(w0))
+    done = loop(config)(
         X,
         y,
         w0,
@@ -176,7 +188,7 @@ def _run(
         p,
         extra,
         codes,
-        kernel.initial_state(fam, config.optimizer.kernel_values()),
+        kernel.initial_state(fam, config.optimizer.kernel_values(), len(w0)),
         losses,
         w_out,
     )
