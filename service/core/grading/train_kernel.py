@@ -1,4 +1,4 @@
-"""The compiled wrong versions of the course's training loop (numba, releases the GIL).
+"""The compiled wrong versions of training, the course's and any graph's (numba, releases the GIL).
 
 One loop per optimizer family (kernel.PARAMETERS' families: sgd, momentum, adam, rmsprop,
 adagrad), the course's per-sample training (SPEC §5) with a mutation site at every place a
@@ -21,6 +21,14 @@ run equals the case's /train bit for bit (tests/core/grading/test_train_mistakes
 The right gradient is the training kernel's own (``kernel._gradient``); the mutated gradients
 change its dw3 line, or take the backward at the global w. Each family's loop is its own
 compiled function (``compiled(family)``), loaded from numba's cache or compiled on first use.
+
+The loop (``_run``) and its step (``_step``) are written once for any number of weights and
+bound per family and gradient (``_bind``, as kernel.epoch_loop binds the training loop). Another
+graph's loop (``graph_compiled(compiled_graph, family)``) is the same code around the graph's
+generated gradient (graphs/compiled.py): every site but the gradient's mutations, which are the
+course's backward mistakes. It compiles on its first use (~1.6 s of CPU; the families' steps
+come from numba's cache) and is cached on disk beside the graph's module, keyed by a stub whose
+text holds the digests of this file and of that module (``_stub``).
 
 (Over 250 lines: one loop with every site of its wrong versions, and each family's update
 variants beside it.)
@@ -548,13 +556,12 @@ def _compile_graph_loop(graph: Any, family: str) -> Any:
     )
     fn = _bind(_run, f"wrong_{family}", filename, GRADIENT_AT=gradient, LOSS_AT=graph.gradient,
                STEP=_STEPS[family])  # fmt: skip
-    options = {"nogil": True, "error_model": "numpy"}
     if filename is not None:
         try:
-            return njit(GRAPH_SIGNATURE, cache=True, **options)(fn)
+            return njit(GRAPH_SIGNATURE, cache=True, nogil=True, error_model="numpy")(fn)
         except RuntimeError:  # "cannot cache function ...: no locator available"
             pass
-    return njit(GRAPH_SIGNATURE, **options)(fn)
+    return njit(GRAPH_SIGNATURE, nogil=True, error_model="numpy")(fn)
 
 
 def graph_compiled(graph: Any, family: str) -> Any:

@@ -1,4 +1,4 @@
-"""Wrong versions of the course's training (SPEC §5), searched compiled, to say why a run differs.
+"""Wrong versions of training (SPEC §5), any graph's, searched compiled, to say why a run differs.
 
 The catalogue (train_catalogue.CATALOGUE, data) lists the wrong ways of training for every
 optimizer the service trains; ``trajectories(config)`` keeps those that change the case's run,
@@ -12,6 +12,9 @@ first loss (in some bookkeeping) run two, and those still matching run to the en
 search stops when it has spent ``PROBE_EPOCHS`` epochs per trajectory and ``FULL_RUNS`` times the
 case's steps.
 Runs are memoized per configuration (a batch of many students' answers to one case pays once).
+Another graph (``config.graph``): the same search with the graph's loop (``loop``), compiled on
+first use around its gradient; the catalogue's course-backward entries (``Mistake.any_graph``
+false: a wrong sin derivative, the dropped f3 factor, the global w) are not searched.
 
 Tested by tests/core/grading/test_train_mistakes.py and tests/core/grading/test_train_catalogue.py.
 """
