@@ -14,7 +14,8 @@ that are not the API's fault, and only these, each named with its reason (`UNSTA
 - CustomData's "X and y have the same length" and "every row of X has the same number of values":
   JSON Schema cannot relate two arrays' lengths.
 - Lengths and keys that follow the body's `graph` (w, x, initial_weights, data rows, final_weights,
-  gradient and submission keys): the course's when no graph is given, a preset's or a definition's otherwise.
+  gradient and submission keys): the course's when no graph is given, a preset's or a
+  definition's otherwise.
 
 The apps run with small limits (stated in their documents) so each training stays short.
 """
