@@ -261,3 +261,15 @@ def test_the_course_keeps_nine_final_weights(client: Any) -> None:
     error = response.json()["errors"][0]
     assert error["type"] == "too_short"
     assert error["loc"] == "body.train.submission.final_weights"
+
+
+def test_the_wrong_versions_of_another_graph_count_in_the_step_limit(
+    client: Any, override: Any
+) -> None:
+    case = _case("preset", "momentum", learning_rate=0.1)  # 12 rows x 4 epochs = 48 steps
+    override(max_total_steps=100)
+    assert client.post("/train", json=case).status_code == 200
+    body = {"task": "train", "case": case, "submission": {"loss_history": [1.0]}}
+    response = client.post("/grade", json=body)
+    assert response.status_code == 422, response.text
+    assert "BACKPROP_MAX_TOTAL_STEPS" in response.json()["detail"]
