@@ -16,7 +16,10 @@ Another graph (``config.graph``): the same search with the graph's loop (``loop`
 first use around its gradient; the catalogue's course-backward entries (``Mistake.any_graph``
 false: a wrong sin derivative, the dropped f3 factor, the global w) are not searched.
 
-Tested by tests/core/grading/test_train_mistakes.py and tests/core/grading/test_train_catalogue.py.
+(Over 250 lines: the search, its bounds and memos, the course's and any graph's.)
+
+Tested by tests/core/grading/test_train_mistakes.py, test_train_catalogue.py and
+test_train_graphs.py.
 """
 
 from __future__ import annotations
