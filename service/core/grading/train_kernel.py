@@ -540,12 +540,16 @@ def _stub(graph: Any) -> str | None:
         'service/core/grading/train_kernel.py; this file only stamps their cache."""\n'
         f"# train_kernel {_stamp()} graph {hashlib.sha256(module.read_bytes()).hexdigest()[:16]}\n"
     )
-    if not stub.exists() or stub.read_text() != text:
+    if stub.exists() and stub.read_text() == text:
+        return str(stub)
+    try:
         fd, temporary = tempfile.mkstemp(dir=stub.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             f.write(text)
         os.chmod(temporary, 0o644)
         os.replace(temporary, stub)
+    except OSError:  # a read-only folder with another stamp: compiled in memory
+        return None
     return str(stub)
 
 

@@ -5,6 +5,7 @@ loop on the graph's readable gradient (service/core/graphs/evaluate.py), is name
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import Any
 
@@ -164,3 +165,23 @@ def test_random_graphs_train_their_wrong_versions_compiled(
     grade = tasks.grade_train(config, {"loss_history": summed}, _trainer)
     assert not grade.passed
     assert grade.items[0].labels == ("state_reset_each_epoch", "loss_sum")
+
+
+def test_a_graph_s_loops_are_stamped_beside_it_and_kept(tmp_path: Any) -> None:
+    from service.core.grading import train_kernel
+    from service.core.graphs.compiled import GraphCache
+
+    compiled = GraphCache(tmp_path).get(GRAPH)
+    loop = train_kernel.graph_compiled(compiled, "sgd")
+    assert train_kernel.graph_compiled(compiled, "sgd") is loop
+    stub = tmp_path / GRAPH.id / "wrong_versions.py"
+    assert train_kernel._stamp() in stub.read_text()
+    stub.write_text("# another stamp\n")
+    stub.parent.chmod(0o555)  # a read-only folder whose stamp is not this code's: in memory
+    try:
+        if not os.access(stub.parent, os.W_OK):  # (root writes anyway)
+            assert train_kernel._stub(compiled) is None
+    finally:
+        stub.parent.chmod(0o755)
+    assert train_kernel._stub(compiled) == str(stub)
+    assert train_kernel._stamp() in stub.read_text()
