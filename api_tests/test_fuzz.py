@@ -13,8 +13,9 @@ that are not the API's fault, and only these, each named with its reason (`UNSTA
   maxima, so it should never fire; it is named in case a limit is added to the document).
 - CustomData's "X and y have the same length" and "every row of X has the same number of values":
   JSON Schema cannot relate two arrays' lengths.
-- Lengths and keys that follow the body's `graph` (w, x, initial_weights, data rows, gradient and
-  submission keys): the course's when no graph is given, a preset's or a definition's otherwise.
+- Lengths and keys that follow the body's `graph` (w, x, initial_weights, data rows, final_weights,
+  gradient and submission keys): the course's when no graph is given, a preset's or a
+  definition's otherwise.
 
 The apps run with small limits (stated in their documents) so each training stays short.
 """
@@ -82,7 +83,8 @@ def is_unstatable(failure: Any, response: Any) -> bool:
             error.get("type") in ("too_short", "too_long")
             and str(error.get("loc", "")).endswith(
                 # a training's initial weights and data rows: the graph's weights and inputs
-                (".w", ".x", ".numerical", ".per_weight", ".gradients", ".initial_weights", ".data")
+                (".w", ".x", ".numerical", ".per_weight", ".gradients", ".initial_weights")
+                + (".data", ".final_weights")
             )
         )
         # a grading submission's keys are the graph's items (the course's fixed ones)

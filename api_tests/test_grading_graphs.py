@@ -103,14 +103,6 @@ def test_a_wrong_gradient_check_of_a_preset_is_named(client: Any) -> None:
             },
             "'gradients' has 2 values",
         ),  # fmt: skip
-        (
-            {
-                "task": "train",
-                "case": {"graph": "cs231n_neuron"},
-                "submission": {"loss_history": [1.0]},
-            },
-            "only the course graph",
-        ),  # fmt: skip
         ({"task": "forward", "case": {**CS231N, "graph": "nope"}, "submission": {}}, "nope"),
     ],
 )

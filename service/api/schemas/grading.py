@@ -19,18 +19,16 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from service.api.schemas.base import Float, Schema, Weights
+from service.api.schemas.base import Float, Schema
 from service.api.schemas.grade_results import PolicyKind
 from service.api.schemas.graph import (
     MAX_VECTOR,
     GradCheckRequest,
     Gradients,
-    GraphSpec,
     Point,
     _course_named,
 )
 from service.api.schemas.training import TrainRequest
-from service.core.errors import InvalidInput
 from service.core.grading.policy import Policy, resolve_policy
 from service.core.grading.tasks import ITEMS
 from service.core.graph import GRADIENT_NAMES
@@ -130,6 +128,7 @@ class GradeOptions(Schema):
                                  ("submission", key), data))  # fmt: skip
         lists = [(("submission", n), getattr(sub, n, None)) for n in ("numerical", "per_weight")]
         lists.append((("case", "gradients"), getattr(case, "gradients", None)))
+        lists.append((("submission", "final_weights"), getattr(sub, "final_weights", None)))
         for loc, value in lists:
             if isinstance(value, list) and len(value) != 9:
                 short = len(value) < 9
@@ -186,19 +185,6 @@ def _course_row(row: int) -> tuple[tuple[float, ...], float]:
     """A dataset row's features and target (Point.at's, remembered per row)."""
     x, y = Point(w=[0.0] * 9, row=row).at(builtin()[DEFAULT])
     return tuple(x), y
-
-
-TRAINING_GRAPHS = (None, DEFAULT)  # the graphs a training case takes for now
-
-
-def refuse_training_graph(spec: GraphSpec) -> None:
-    """The one place training cases refuse another graph than the course's (until training on
-    any graph is graded: the training variants are the course's)."""
-    if spec not in TRAINING_GRAPHS:
-        raise InvalidInput(
-            "grading a training case takes only the course graph for now; forward, backward "
-            "and gradcheck cases take any graph"
-        )
 
 
 class ForwardSubmission(Schema):
@@ -306,7 +292,12 @@ class TrainSubmission(Schema):
         max_length=100_000,
         description="The loss of each epoch, in order: 1..epochs entries, graded on those given.",
     )
-    final_weights: Weights | None = Field(None, description="w1..w9 after the last epoch.")
+    final_weights: list[Float] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_VECTOR,
+        description="The weights after the last epoch, in the graph's order (course: w1..w9).",
+    )
 
 
 class ForwardGrade(GradeOptions):
@@ -341,21 +332,10 @@ class TrainGrade(GradeOptions):
 
     task: Literal["train"] = Field(description="train.")
     case: TrainRequest = Field(
-        description="The training configuration, as POST /train takes it (the course graph "
-        "only, for now)."
+        description="The training configuration, as POST /train takes it, on any graph (a "
+        "preset's name or an inline definition; final_weights then has the graph's length)."
     )
     submission: TrainSubmission = Field(description="The student's loss history and weights.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _course_graph_only(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("case"), dict):
-            case = data["case"]
-            # the training variants are the course's, whatever graphs TrainRequest takes
-            if "graph" in case:
-                refuse_training_graph(case["graph"])
-                data = {**data, "case": {k: v for k, v in case.items() if k != "graph"}}
-        return data
 
 
 _ROW0: dict[str, Any] = {"w": [0.1] * 9, "row": 0}

@@ -17,8 +17,10 @@ Items graded (what the course's template returns):
 
 Another graph than the course's (forward, backward, gradcheck): its reported nodes, loss, dy_pred
 (y_pred when submitted), d<weight>, lengths and names checked against it (InvalidInput, 422); its
-wrong versions come from the search generated on its tape (graph_mistakes). (Over 250 lines:
-four tasks' graders, the course's and any graph's.)
+wrong versions come from the search generated on its tape (graph_mistakes). Training on another
+graph: the case trains it, its wrong versions are the catalogue's graph-independent entries,
+compiled around the graph's gradient (train_mistakes), final_weights has its length. (Over 250
+lines: four tasks' graders, the course's and any graph's.)
 """
 
 from __future__ import annotations
@@ -275,6 +277,15 @@ def check_lengths(n: int, submitted: Submitted, analytic: Sequence[float] | None
             )  # fmt: skip
 
 
+def check_weights(n: int, submitted: Submitted) -> None:
+    """InvalidInput (422) when submitted final weights are not one per weight of the graph."""
+    value = submitted.get("final_weights")
+    if isinstance(value, list) and len(value) != n:
+        raise InvalidInput(
+            f"'final_weights' has {len(value)} values; the graph takes {n} (one per weight)"
+        )
+
+
 def training_plan(config: TrainConfig) -> list[TrainConfig]:
     """Every run grading a training case may ask for, as configurations (for the step limits):
     the case, and one run's worth of steps per wrong version the search trains."""
@@ -292,7 +303,15 @@ def grade_train(
     run_variants: VariantRunner | None = None,
 ) -> Grade:
     """Train the case, grade the submitted history (and final weights); if it fails, search the
-    wrong versions (compiled, through `run_variants`: the caller's slots) to name the mistake."""
+    wrong versions (compiled, through `run_variants`: the caller's slots) to name the mistake.
+
+    Another graph than the course's (``config.graph``): the case trains that graph, the search
+    its wrong versions (every catalogue entry but the course's backward mistakes), and
+    ``final_weights`` has its number of weights (InvalidInput, 422, before any training).
+    """
+    if config.graph is not None:
+        check_items(TRAIN_ITEMS, submitted, points)
+        check_weights(len(config.graph.weights), submitted)
     (result,) = train([config])
     everything: dict[str, Value] = {
         "loss_history": result.loss_history,

@@ -113,6 +113,11 @@ class Mistake:
     order: str = "case"  # case | seed:<s> (a shuffle of its own) | file | once
     override: tuple[tuple[str, float], ...] = ()
 
+    @property
+    def any_graph(self) -> bool:
+        """Whether the mistake is one of any graph's training (not the course's backward)."""
+        return self.gradient == "right"
+
     def sites(self) -> dict[str, object]:
         """What it changes: the fields that differ from the right training's."""
         right = Mistake((), ())

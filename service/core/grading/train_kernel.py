@@ -1,4 +1,4 @@
-"""The compiled wrong versions of the course's training loop (numba, releases the GIL).
+"""The compiled wrong versions of training, the course's and any graph's (numba, releases the GIL).
 
 One loop per optimizer family (kernel.PARAMETERS' families: sgd, momentum, adam, rmsprop,
 adagrad), the course's per-sample training (SPEC §5) with a mutation site at every place a
@@ -22,6 +22,14 @@ The right gradient is the training kernel's own (``kernel._gradient``); the muta
 change its dw3 line, or take the backward at the global w. Each family's loop is its own
 compiled function (``compiled(family)``), loaded from numba's cache or compiled on first use.
 
+The loop (``_run``) and its step (``_step``) are written once for any number of weights and
+bound per family and gradient (``_bind``, as kernel.epoch_loop binds the training loop). Another
+graph's loop (``graph_compiled(compiled_graph, family)``) is the same code around the graph's
+generated gradient (graphs/compiled.py): every site but the gradient's mutations, which are the
+course's backward mistakes. It compiles on its first use (~1.6 s of CPU; the families' steps
+come from numba's cache) and is cached on disk beside the graph's module, keyed by a stub whose
+text holds the digests of this file and of that module (``_stub``).
+
 (Over 250 lines: one loop with every site of its wrong versions, and each family's update
 variants beside it.)
 
@@ -30,14 +38,22 @@ Tested by tests/core/grading/test_train_mistakes.py.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
+from types import FunctionType
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
+from service.core.training import kernel
 from service.core.training.kernel import PARAMETERS, _gradient, clip_step
 
 
@@ -249,122 +265,174 @@ def _loss_at(X: Any, y: Any, i: int, w: Any, scratch: Any) -> float:
     return _gradient(X, y, i, w, scratch)
 
 
-def _family_loop(update: Any) -> Any:
-    """The wrong-version loop around one family's per-weight update (inlined)."""
+# What `_step` and `_run` call, bound per loop by `_bind` (each loop's own globals and no
+# closure, as kernel.epoch_loop binds its loop: numba freezes globals as constants, and its disk
+# cache keys a function without closure cells by its bytecode and file alone).
+UPDATE: Any = None  # a family's per-weight update (_sgd .. _adagrad)
+STEP: Any = None  # `_step` bound to an UPDATE, compiled
+GRADIENT_AT: Any = None  # (X, y, i, w, g, mode) -> the loss at row i, dL/dw (maybe mutated) in g
+LOSS_AT: Any = None  # (X, y, i, w, scratch) -> the loss at row i
+GRAPH_GRADIENT: Any = None  # a graph's compiled gradient(X, y, i, w, g) (graphs/compiled.py)
 
-    def step(
-        p: Any, extra: Any, codes: Any, t: int, epoch: int, row: int, g: Any, w: Any, s: Any
-    ) -> None:
-        """Clip g as the case does, then update every weight (neighbour, counter, decay)."""
-        mode = int(extra[0])
-        if mode != 0:
-            clip_step(g, mode, extra[1], extra[2], extra[3])
-        code, shared, counter, neighbour = codes[1], codes[2] == 3, codes[3], codes[5]
-        k = t if counter == 0 else (epoch + 1 if counter == 1 else row + 1)
-        decay, lr = extra[4], p[0]
-        g8 = g[8]
-        for j in range(9):
-            gj = g8 if neighbour and j == 0 else (g[j - 1] if neighbour else g[j])
-            tj = j + 1 if counter == 3 else k
-            wj = update(p, code, tj, j, 0 if shared else j, gj, w[j], s)
-            if decay != 0.0:  # weight decay applied to the updated weight, after the update
-                wj = wj - lr * decay * wj
-            w[j] = wj
 
-    # Names of their own per family: numba names compiled code after the function's qualified
-    # name, and the families' loops, cached apart and loaded into one process, must not collide.
-    family = update.__name__.strip("_")
-    step.__name__ = step.__qualname__ = f"step_{family}"
-    inlined_step = njit(nogil=True, error_model="numpy")(step)
+def _bind(fn: Any, name: str, filename: str | None = None, **bound: Any) -> Any:
+    """`fn` as a new Python function named `name`, its globals (UPDATE, STEP, ...) bound."""
+    code = fn.__code__.replace(co_name=name, co_qualname=name)
+    if filename is not None:
+        code = code.replace(co_filename=filename)
+    out = FunctionType(code, {**globals(), **bound}, name)
+    out.__qualname__ = name
+    return out
 
-    def run(
-        X: Any,
-        y: Any,
-        w0: Any,
-        orders: Any,  # (epochs, n) row order of each epoch, or (1, n): the same order every epoch
-        p: Any,  # the family's parameters (kernel.flatten), maybe overridden
-        extra: Any,  # EXTRA_FIELDS
-        codes: Any,  # CODE_FIELDS
-        init: Any,  # (4, 9) the state's initial value (kernel.initial_state)
-        losses: Any,  # (7, epochs) out: LOSSES
-        w_out: Any,  # (9,) out
-    ) -> int:
-        """Train one wrong version; the epochs completed (fewer when a value turns non-finite)."""
-        n = orders.shape[1]
-        epochs = losses.shape[1]
-        gradient_mode, state_mode = codes[0], codes[2]
-        full_batch, after_updates = codes[4] != 0, codes[6] != 0
-        w = w0.copy()
-        g = np.zeros(9)
-        gsum = np.zeros(9)
-        scratch = np.zeros(9)
-        s = init.copy()
-        rows_s = np.zeros((n if state_mode == 2 else 0, 4, 9))
-        for r in range(rows_s.shape[0]):
-            rows_s[r] = init
-        t = 0
-        cumulative = 0.0
-        for epoch in range(epochs):
-            if state_mode == 1:
-                s[:] = init
-            total = 0.0
-            wrong_vector = 0.0
-            after = 0.0
-            last = 0.0
-            gsum[:] = 0.0
-            order = orders[epoch] if orders.shape[0] > 1 else orders[0]
-            for k in range(n):
-                i = order[k]
-                loss = _mutated_gradient(X, y, i, w, g, gradient_mode)
-                if loss != loss:
-                    w_out[:] = w
-                    return epoch
-                total += loss
-                cumulative += loss
-                wrong_vector += (y[i] - loss) ** 2
-                last = loss
-                if full_batch:
-                    for j in range(9):
-                        gsum[j] += g[j]
-                    continue
-                t += 1
-                if state_mode == 4:
-                    s[:] = init
-                state = rows_s[i] if state_mode == 2 else s
-                inlined_step(p, extra, codes, t, epoch, k, g, w, state)
-                if after_updates:
-                    after += _loss_at(X, y, i, w, scratch)
+
+def _step(
+    p: Any, extra: Any, codes: Any, t: int, epoch: int, row: int, g: Any, w: Any, s: Any
+) -> None:
+    """Clip g as the case does, then UPDATE every weight (neighbour, counter, decay)."""
+    mode = int(extra[0])
+    if mode != 0:
+        clip_step(g, mode, extra[1], extra[2], extra[3])
+    code, shared, counter, neighbour = codes[1], codes[2] == 3, codes[3], codes[5]
+    k = t if counter == 0 else (epoch + 1 if counter == 1 else row + 1)
+    decay, lr = extra[4], p[0]
+    n = w.shape[0]
+    last = g[n - 1]
+    for j in range(n):
+        gj = last if neighbour and j == 0 else (g[j - 1] if neighbour else g[j])
+        tj = j + 1 if counter == 3 else k
+        wj = UPDATE(p, code, tj, j, 0 if shared else j, gj, w[j], s)
+        if decay != 0.0:  # weight decay applied to the updated weight, after the update
+            wj = wj - lr * decay * wj
+        w[j] = wj
+
+
+@njit(nogil=True, inline="always")
+def _copy(source: Any, target: Any) -> None:
+    """target[:] = source for (4, n) arrays, element by element."""
+    for c in range(source.shape[0]):
+        for j in range(source.shape[1]):
+            target[c, j] = source[c, j]
+
+
+@njit(nogil=True, inline="always")
+def _copy1(source: Any, target: Any) -> None:
+    """target[:] = source for vectors, element by element."""
+    for j in range(source.shape[0]):
+        target[j] = source[j]
+
+
+def _run(
+    X: Any,
+    y: Any,
+    w0: Any,
+    orders: Any,  # (epochs, n) row order of each epoch, or (1, n): the same order every epoch
+    p: Any,  # the family's parameters (kernel.flatten), maybe overridden
+    extra: Any,  # EXTRA_FIELDS
+    codes: Any,  # CODE_FIELDS
+    init: Any,  # (4, weights) the state's initial value (kernel.initial_state)
+    losses: Any,  # (7, epochs) out: LOSSES
+    w_out: Any,  # (weights,) out
+) -> int:
+    """Train one wrong version; the epochs completed (fewer when a value turns non-finite)."""
+    n = orders.shape[1]
+    nw = w0.shape[0]
+    epochs = losses.shape[1]
+    gradient_mode, state_mode = codes[0], codes[2]
+    full_batch, after_updates = codes[4] != 0, codes[6] != 0
+    # Element loops and np.empty only, no other array operation: numba compiles each array
+    # operation's implementation in every process on first use (seconds), and a graph's loop
+    # compiles in the grading process; the training kernel's loops use np.empty too.
+    w = np.empty(nw)
+    g = np.empty(nw)
+    gsum = np.empty(nw)
+    scratch = np.empty(nw)
+    s = np.empty((4, nw))
+    rows_s = np.empty((n if state_mode == 2 else 0, 4, nw))
+    for j in range(nw):
+        w[j] = w0[j]
+        g[j] = 0.0
+        for c in range(4):
+            s[c, j] = init[c, j]
+            for r in range(rows_s.shape[0]):
+                rows_s[r, c, j] = init[c, j]
+    t = 0
+    cumulative = 0.0
+    for epoch in range(epochs):
+        if state_mode == 1:
+            _copy(init, s)
+        total = 0.0
+        wrong_vector = 0.0
+        after = 0.0
+        last = 0.0
+        for j in range(nw):
+            gsum[j] = 0.0
+        order = orders[epoch] if orders.shape[0] > 1 else orders[0]
+        for k in range(n):
+            i = order[k]
+            loss = GRADIENT_AT(X, y, i, w, g, gradient_mode)
+            if loss != loss:
+                _copy1(w, w_out)
+                return epoch
+            total += loss
+            cumulative += loss
+            wrong_vector += (y[i] - loss) ** 2
+            last = loss
             if full_batch:
-                for j in range(9):
-                    g[j] = gsum[j] / n
-                t += 1
-                inlined_step(p, extra, codes, t, epoch, 0, g, w, s)
-            losses[0, epoch] = total / n
-            losses[1, epoch] = total / n * n
-            losses[2, epoch] = last
-            losses[3, epoch] = wrong_vector / n
-            losses[4, epoch] = after / n
-            losses[5, epoch] = cumulative / n
-            if after_updates:  # the dataset's mean loss at the end-of-epoch weights
-                at_end = 0.0
-                for i in range(n):
-                    at_end += _loss_at(X, y, i, w, scratch)
-                losses[6, epoch] = at_end / n
-            for j in range(9):
-                if w[j] - w[j] != 0.0:
-                    w_out[:] = w
-                    return epoch + 1
-        w_out[:] = w
-        done: int = epochs
-        return done
+                for j in range(nw):
+                    gsum[j] += g[j]
+                continue
+            t += 1
+            if state_mode == 4:
+                _copy(init, s)
+            state = rows_s[i] if state_mode == 2 else s
+            STEP(p, extra, codes, t, epoch, k, g, w, state)
+            if after_updates:
+                after += LOSS_AT(X, y, i, w, scratch)
+        if full_batch:
+            for j in range(nw):
+                g[j] = gsum[j] / n
+            t += 1
+            STEP(p, extra, codes, t, epoch, 0, g, w, s)
+        losses[0, epoch] = total / n
+        losses[1, epoch] = total / n * n
+        losses[2, epoch] = last
+        losses[3, epoch] = wrong_vector / n
+        losses[4, epoch] = after / n
+        losses[5, epoch] = cumulative / n
+        if after_updates:  # the dataset's mean loss at the end-of-epoch weights
+            at_end = 0.0
+            for i in range(n):
+                at_end += LOSS_AT(X, y, i, w, scratch)
+            losses[6, epoch] = at_end / n
+        for j in range(nw):
+            if w[j] - w[j] != 0.0:
+                _copy1(w, w_out)
+                return epoch + 1
+    _copy1(w, w_out)
+    done: int = epochs
+    return done
 
-    run.__name__ = run.__qualname__ = f"loop_{family}"
-    return njit(nogil=True, error_model="numpy")(run)
+
+_UPDATES = {"sgd": _sgd, "momentum": _momentum, "adam": _adam, "rmsprop": _rmsprop,
+            "adagrad": _adagrad}  # fmt: skip
+# Each family's step (any weight count): names of their own, since numba names compiled code
+# after the function's qualified name, and the families' loops, cached apart and loaded into one
+# process, must not collide.
+# Cached on disk: a graph's loop compiles in the grading process and links its family's step.
+_STEPS = {
+    family: _njit(error_model="numpy")(_bind(_step, f"step_{family}", UPDATE=update))
+    for family, update in _UPDATES.items()
+}
 
 
-_SGD, _MOMENTUM, _ADAM, _RMSPROP, _ADAGRAD = (
-    _family_loop(u) for u in (_sgd, _momentum, _adam, _rmsprop, _adagrad)
-)
+def _course_loop(family: str) -> Any:
+    """The course's wrong-version loop of a family: its inlined gradient and its mutations."""
+    fn = _bind(_run, f"loop_{family}", GRADIENT_AT=_mutated_gradient, LOSS_AT=_loss_at,
+               STEP=_STEPS[family])  # fmt: skip
+    return njit(nogil=True, error_model="numpy")(fn)
+
+
+_SGD, _MOMENTUM, _ADAM, _RMSPROP, _ADAGRAD = (_course_loop(f) for f in _UPDATES)
 
 
 # One cached entry point per family: each compiles (or loads) on its own, on first use.
@@ -427,3 +495,99 @@ def warm(families: tuple[str, ...] = FAMILIES) -> None:
     (~5 s each cold, ~0.06 s from the cache); the others compile on their first use."""
     for family in families:
         compiled(family)
+
+
+# ---- another graph's wrong versions: its compiled gradient, every graph-independent site -------
+
+
+def _graph_gradient(X: Any, y: Any, i: int, w: Any, g: Any, mode: int) -> float:
+    """A graph's compiled gradient; `mode` ignored (the gradient's mutations are the course's)."""
+    return float(GRAPH_GRADIENT(X, y, i, w, g))
+
+
+_RO2 = types.Array(types.float64, 2, "C", readonly=True)
+_RO1 = types.Array(types.float64, 1, "C", readonly=True)
+_V = types.float64[::1]
+_M = types.float64[:, ::1]
+# A graph's loop (X and y read-only, as the graph's gradient takes them): run_<family>'s arguments.
+GRAPH_SIGNATURE = types.int64(
+    _RO2, _RO1, _V, types.int64[:, ::1], _V, _V, types.int64[::1], _M, _M, _V
+)  # fmt: skip
+_GRAPH_LOOPS: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_GRAPH_LOOPS_KEPT = 64  # as the compiled graphs kept in memory (GraphCache.max_loaded)
+_GRAPH_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_LOCK = threading.Lock()
+
+
+@cache
+def _stamp() -> str:
+    """A digest of this file and the training kernel's (whose clip_step the loops inline)."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(kernel.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _stub(graph: Any) -> str | None:
+    """The file beside a graph's generated module that numba's cache keys the graph's
+    wrong-version loops by: its text holds the digests of this file and of the graph's module,
+    so a change of either recompiles them. None (compiled in memory) for a graph without one."""
+    if not graph.path:
+        return None
+    module = Path(graph.path)
+    stub = module.with_name("wrong_versions.py")
+    text = (
+        f'"""The wrong-version training loops of graph {graph.graph_id} are compiled from '
+        'service/core/grading/train_kernel.py; this file only stamps their cache."""\n'
+        f"# train_kernel {_stamp()} graph {hashlib.sha256(module.read_bytes()).hexdigest()[:16]}\n"
+    )
+    if stub.exists() and stub.read_text() == text:
+        return str(stub)
+    try:
+        fd, temporary = tempfile.mkstemp(dir=stub.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, stub)
+    except OSError:  # a read-only folder with another stamp: compiled in memory
+        return None
+    return str(stub)
+
+
+def _compile_graph_loop(graph: Any, family: str) -> Any:
+    filename = _stub(graph)
+    gradient = njit(nogil=True, inline="always", error_model="numpy")(
+        _bind(_graph_gradient, "graph_gradient", GRAPH_GRADIENT=graph.gradient)
+    )
+    fn = _bind(_run, f"wrong_{family}", filename, GRADIENT_AT=gradient, LOSS_AT=graph.gradient,
+               STEP=_STEPS[family])  # fmt: skip
+    if filename is not None:
+        try:
+            return njit(GRAPH_SIGNATURE, cache=True, nogil=True, error_model="numpy")(fn)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            pass
+    return njit(GRAPH_SIGNATURE, nogil=True, error_model="numpy")(fn)
+
+
+def graph_compiled(graph: Any, family: str) -> Any:
+    """A graph's (graphs.compiled.Compiled) wrong-version loop of a family, taking run_<family>'s
+    arguments (X and y read-only): compiled on first use around the graph's compiled gradient
+    (or loaded from numba's cache beside the graph's module), then kept in memory. The same
+    sites as the course's loops except the gradient's mutations (`codes[0]` is ignored)."""
+    key = (graph.graph_id, family)
+    with _LOCK:
+        loop = _GRAPH_LOOPS.get(key)
+        if loop is not None:
+            _GRAPH_LOOPS.move_to_end(key)
+            return loop
+        lock = _GRAPH_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # one compile per graph and family; other graphs' go on meanwhile
+        with _LOCK:
+            loop = _GRAPH_LOOPS.get(key)
+        if loop is None:
+            loop = _compile_graph_loop(graph, family)
+            with _LOCK:
+                _GRAPH_LOOPS[key] = loop
+                while len(_GRAPH_LOOPS) > _GRAPH_LOOPS_KEPT:
+                    _GRAPH_LOOPS.popitem(last=False)
+                _GRAPH_LOCKS.pop(key, None)
+    return loop

@@ -1,4 +1,4 @@
-"""Wrong versions of the course's training (SPEC §5), searched compiled, to say why a run differs.
+"""Wrong versions of training (SPEC §5), any graph's, searched compiled, to say why a run differs.
 
 The catalogue (train_catalogue.CATALOGUE, data) lists the wrong ways of training for every
 optimizer the service trains; ``trajectories(config)`` keeps those that change the case's run,
@@ -12,8 +12,14 @@ first loss (in some bookkeeping) run two, and those still matching run to the en
 search stops when it has spent ``PROBE_EPOCHS`` epochs per trajectory and ``FULL_RUNS`` times the
 case's steps.
 Runs are memoized per configuration (a batch of many students' answers to one case pays once).
+Another graph (``config.graph``): the same search with the graph's loop (``loop``), compiled on
+first use around its gradient; the catalogue's course-backward entries (``Mistake.any_graph``
+false: a wrong sin derivative, the dropped f3 factor, the global w) are not searched.
 
-Tested by tests/core/grading/test_train_mistakes.py and tests/core/grading/test_train_catalogue.py.
+(Over 250 lines: the search, its bounds and memos, the course's and any graph's.)
+
+Tested by tests/core/grading/test_train_mistakes.py, test_train_catalogue.py and
+test_train_graphs.py.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +42,7 @@ from service.core.grading.train_catalogue import (
     Mistake,
 )
 from service.core.training import kernel
-from service.core.training.loop import TrainConfig, TrainResult, inputs
+from service.core.training.loop import TrainConfig, TrainResult, graph_cache, inputs
 
 __all__ = ["BOOKKEEPING", "LOSS_SENTENCES", "SENTENCES", "Mistake"]
 
@@ -70,6 +77,8 @@ def trajectories(config: TrainConfig) -> list[Mistake]:
     for m in CATALOGUE:
         if not m.applies(name, values):
             continue
+        if config.graph is not None and not m.any_graph:
+            continue  # the course's backward mistakes: another graph's backward has its own
         if any(k == "learning_rate" and v == lr for k, v in m.override):
             continue
         if m.order != "case" and m.order != "file" and config.steps > SHUFFLED_MAX_STEPS:
@@ -136,6 +145,15 @@ def _arrays(config: TrainConfig, m: Mistake) -> tuple[np.ndarray, np.ndarray, np
     return p, extra, codes
 
 
+def loop(config: TrainConfig) -> Any:
+    """The compiled wrong-version loop of a configuration's family: the course's, or (another
+    graph) one around the graph's compiled gradient, compiled on its first use (seconds)."""
+    fam = family(config)
+    if config.graph is None:
+        return train_kernel.compiled(fam)
+    return train_kernel.graph_compiled(graph_cache(config).get(config.graph), fam)
+
+
 _INPUTS: OrderedDict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
 
 
@@ -144,11 +162,11 @@ def _inputs(config: TrainConfig, key: str) -> tuple[np.ndarray, np.ndarray, np.n
     search's trajectories, and a batch's items, share them)."""
     if key not in _INPUTS:
         X, y, w0, _ = inputs(config)
-        _INPUTS[key] = (
-            np.ascontiguousarray(X, dtype=np.float64),
-            np.ascontiguousarray(y, dtype=np.float64),
-            np.array(w0, dtype=np.float64),
-        )
+        X, y = np.array(X, dtype=np.float64, order="C"), np.array(y, dtype=np.float64)
+        if config.graph is not None:  # as a graph's compiled gradient takes them
+            X.setflags(write=False)
+            y.setflags(write=False)
+        _INPUTS[key] = (X, y, np.array(w0, dtype=np.float64))
         while len(_INPUTS) > 8:
             _INPUTS.popitem(last=False)
     _INPUTS.move_to_end(key)
@@ -167,8 +185,8 @@ def _run(
     fam = family(config)
     p, extra, codes = _arrays(config, m)
     losses = np.zeros((len(BOOKKEEPING), epochs))  # the kernel reads the epochs from its shape
-    w_out = np.zeros(9)
-    done = train_kernel.compiled(fam)(
+    w_out = np.zeros(len(w0))
+    done = loop(config)(
         X,
         y,
         w0,
@@ -176,7 +194,7 @@ def _run(
         p,
         extra,
         codes,
-        kernel.initial_state(fam, config.optimizer.kernel_values()),
+        kernel.initial_state(fam, config.optimizer.kernel_values(), len(w0)),
         losses,
         w_out,
     )

@@ -100,9 +100,9 @@ def clip(g, case):
     return g
 
 
-def new_state(hp):
-    return {k: [0.0] * 9 for k in ("m", "v", "vmax", "b", "sq", "gbar", "prev")} | {
-        "sum": [hp.get("initial_accumulator_value", 0.0)] * 9
+def new_state(hp, n=9):
+    return {k: [0.0] * n for k in ("m", "v", "vmax", "b", "sq", "gbar", "prev")} | {
+        "sum": [hp.get("initial_accumulator_value", 0.0)] * n
     }
 
 
@@ -115,7 +115,7 @@ def update(name, hp, g, w, st, t, mistakes, epoch, row):
     else:
         wd_in_g = wd
     out = []
-    for j in range(9):
+    for j in range(len(w)):
         k = 0 if "state_shared" in mistakes else j
         tj = t
         if "t_per_epoch" in mistakes:
@@ -231,8 +231,13 @@ def update(name, hp, g, w, st, t, mistakes, epoch, row):
     return out
 
 
-def student(case: TrainConfig, m: Mistake) -> list[float]:
-    """The student's training loop: one loss per epoch, the mean before each row's update."""
+def student(case: TrainConfig, m: Mistake, w0: list[float] = W0, grad: Any = None) -> list[float]:
+    """The student's training loop: one loss per epoch, the mean before each row's update.
+
+    `grad(x, y, w, mistakes)` -> (forward dict with its loss, gradient): the course's notebook
+    (`gradient`) by default."""
+    grad = gradient if grad is None else grad
+    n = len(w0)
     mistakes = set(m.labels)
     name, hp = case.optimizer.name, dict(case.optimizer.hyper)
     for key, value in m.override:
@@ -240,24 +245,24 @@ def student(case: TrainConfig, m: Mistake) -> list[float]:
             hp["learning_rate"] = value  # hard-coded in the student's cell
     X, Y = np.asarray(case.X).tolist(), np.asarray(case.y).tolist()
     rng = np.random.default_rng(case.seed)
-    rng.normal(0, 0.01, 9)  # the case's weights are drawn, then replaced by the given ones
-    w = list(W0)
+    rng.normal(0, 0.01, n)  # the case's weights are drawn, then replaced by the given ones
+    w = list(w0)
     if "wrong_order" in mistakes:
         rng = np.random.default_rng(int(m.order[5:]))  # the student's own shuffle
     order = list(range(len(X)))
     if "shuffle_once" in mistakes:
         order = rng.permutation(len(X)).tolist()
-    st, rows, t = new_state(hp), {}, 0
+    st, rows, t = new_state(hp, n), {}, 0
     history = []
     for epoch in range(case.epochs):
         if "state_reset_each_epoch" in mistakes:
-            st = new_state(hp)
+            st = new_state(hp, n)
         shuffled = case.shuffle or "wrong_order" in mistakes
         if shuffled and not {"not_shuffled", "shuffle_once"} & mistakes:
             order = rng.permutation(len(X)).tolist()
         total, grads = 0.0, []
         for row, i in enumerate(order):
-            fd, g = gradient(X[i], Y[i], w, mistakes)
+            fd, g = grad(X[i], Y[i], w, mistakes)
             total += fd["loss"]
             if "full_batch" in mistakes:
                 grads.append(g)
@@ -265,11 +270,11 @@ def student(case: TrainConfig, m: Mistake) -> list[float]:
             if "clipping_ignored" not in mistakes:
                 g = clip(g, case)
             if "off_by_one@update" in mistakes:
-                g = [g[j - 1] for j in range(9)]
+                g = [g[j - 1] for j in range(n)]
             t += 1
-            state = rows.setdefault(i, new_state(hp)) if "state_per_row" in mistakes else st
+            state = rows.setdefault(i, new_state(hp, n)) if "state_per_row" in mistakes else st
             if "state_not_updated" in mistakes:
-                state = new_state(hp)
+                state = new_state(hp, n)
             w = update(name, hp, g, w, state, t, mistakes, epoch, row)
         if grads:
             g = clip([sum(col) / len(X) for col in zip(*grads, strict=True)], case)
