@@ -14,7 +14,8 @@ a graph's `Compiled.loop(code)` otherwise) against C of the same loop (the tape'
 kernel's update rule of that loop translated line by line, the same divergence checks), each
 the minimum of `--repeats` runs of `--epochs` epochs from the same start; the ratio against the
 target (<= 1.2x for the course, <= 1.5x for other graphs) and whether both end on the same
-weights and epoch losses bit for bit.
+weights and epoch losses bit for bit. The C is a library called through ctypes (~1 us a call, on
+runs of ~1 ms), its runs interleaved with numba's.
 
     python bench/graphs.py [--epochs 20] [--repeats 15] [--only-optimizers]
 """
@@ -23,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import ctypes
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -360,17 +363,14 @@ static inline void update_adagrad(const double *p, long t, const double *g, cons
 """
 
 
-def c_loop_source(graph: Graph, loop: str, n_parameters: int) -> str:
-    """C of kernel._loop around the tape's gradient and loop `loop`'s update (no clipping)."""
+def c_loop_source(graph: Graph, loop: str) -> str:
+    """C of kernel._loop around the tape's gradient and loop `loop`'s update (no clipping): a
+    library exporting `train` (returns 0 if diverged), called through ctypes."""
     t = tape(graph)
     body = c_gradient(graph)
     return f"""#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 #define NX {t.n_inputs}
 #define NW {t.n_weights}
-#define NP {n_parameters}
 static inline double powi(double x, double k) {{
     double r = 1.0;
     while (k >= 1.0) {{ r = r * x; k -= 1.0; }}
@@ -380,8 +380,8 @@ static double gradient(const double *X, const double *y, long i, const double *w
 {chr(10).join(body)}
 }}
 {C_UPDATES}
-static int train(const double *X, const double *y, long n, long epochs, const double *p,
-                 double *w, double *state, double *history) {{
+int train(const double *X, const double *y, long n, long epochs, const double *p,
+          double *w, double *state, double *history) {{
     double g[NW], out[NW];
     long steps = 0;
     for (long e = 0; e < epochs; e++) {{
@@ -403,35 +403,31 @@ static int train(const double *X, const double *y, long n, long epochs, const do
     }}
     return 1;
 }}
-int main(int argc, char **argv) {{
-    long n = atol(argv[2]), epochs = atol(argv[3]), repeats = atol(argv[4]);
-    double *X = malloc(sizeof(double) * n * NX), *y = malloc(sizeof(double) * n);
-    double *history = malloc(sizeof(double) * epochs);
-    double w0[NW], w[NW], state0[4 * NW], state[4 * NW], p[NP];
-    FILE *f = fopen(argv[1], "rb");
-    if (fread(X, sizeof(double), n * NX, f) != (size_t)(n * NX)) return 2;
-    if (fread(y, sizeof(double), n, f) != (size_t)n) return 2;
-    if (fread(w0, sizeof(double), NW, f) != NW) return 2;
-    if (fread(state0, sizeof(double), 4 * NW, f) != 4 * NW) return 2;
-    if (fread(p, sizeof(double), NP, f) != NP) return 2;
-    double best = 1e300;
-    int completed = 1;
-    for (long r = 0; r < repeats; r++) {{
-        for (int j = 0; j < NW; j++) w[j] = w0[j];
-        for (int j = 0; j < 4 * NW; j++) state[j] = state0[j];
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        completed = train(X, y, n, epochs, p, w, state, history);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        double s = (b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec);
-        if (s < best) best = s;
-    }}
-    printf("%.9f %d\\n", best, completed);
-    for (int j = 0; j < NW; j++) printf("%a\\n", w[j]);
-    for (long e = 0; e < epochs; e++) printf("%a\\n", history[e]);
-    return 0;
-}}
 """
+
+
+def numba_loop(name: str, compiled: Compiled, code: int) -> Callable[..., Any]:
+    """The service's compiled loop `code` for graph `name`, called with the loop's arguments."""
+    if name != "course":
+        return compiled.loop(code)  # type: ignore[no-any-return]
+    course = kernel.compiled()  # the service trains the course on its own kernel, code an arg
+
+    def train(*args: Any) -> bool:
+        return bool(course(*args[:4], code, *args[4:]))
+
+    return train
+
+
+def c_loop(graph: Graph, loop: str, stem: Path) -> Any:
+    """C of loop `loop` around `graph`'s gradient, built with gcc -O2 and loaded."""
+    Path(f"{stem}.c").write_text(c_loop_source(graph, loop))
+    flags = ["-O2", "-ffp-contract=off", "-shared", "-fPIC"]
+    subprocess.run(["gcc", *flags, "-o", f"{stem}.so", f"{stem}.c", "-lm"], check=True)
+    library = ctypes.CDLL(f"{stem}.so")
+    pointer = ctypes.POINTER(ctypes.c_double)
+    library.train.argtypes = [pointer, pointer, ctypes.c_long, ctypes.c_long, *[pointer] * 4]
+    library.train.restype = ctypes.c_int
+    return library.train
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -440,43 +436,15 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def time_numba(
-    name: str,
-    compiled: Compiled,
-    code: int,
-    p: np.ndarray,
-    state0: np.ndarray,
-    X: np.ndarray,
-    y: np.ndarray,
-    w0: np.ndarray,
-    epochs: int,
-    repeats: int,
-) -> tuple[float, bool, np.ndarray, np.ndarray]:
-    """Best seconds of the service's loop `code`, whether it completed, final w and history."""
-    orders = _readonly(np.arange(len(y), dtype=np.int64)[np.newaxis])
-    p = _readonly(p)
-    if name == "course":  # the service trains the course on its own kernel, code an argument
-        course = kernel.compiled()
-
-        def train(*args: Any) -> bool:
-            return bool(course(*args[:4], code, *args[4:]))
-    else:
-        train = compiled.loop(code)
-    best, done = float("inf"), False
-    w, history = w0.copy(), np.zeros(epochs)
-    for _ in range(repeats):
-        w, state, history = w0.copy(), state0.copy(), np.zeros(epochs)
-        counters = np.zeros(3, dtype=np.int64)
-        start = time.perf_counter()
-        done = bool(train(X, y, orders, epochs, p, w, state, history, counters))
-        best = min(best, time.perf_counter() - start)
-    return best, done, w, history
+def _at(a: np.ndarray) -> Any:
+    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
 
 
 def optimizer_table(
     graphs: dict[str, Graph], cache: GraphCache, work: Path, epochs: int, repeats: int
 ) -> None:
-    """The per-optimizer table: the service's loop vs C of the same loop, per graph."""
+    """The per-optimizer table: the service's loop vs C of the same loop, per graph, their
+    repeats interleaved (so that noise from the machine's other work hits both alike)."""
     print()
     print(f"{'graph':14} {'optimizer':13} {'loop':12} {'numba ns/step':>13} {'C ns/step':>9} "
           f"{'ratio':>6} {'target':>6} {'same w+loss':>11}")  # fmt: skip
@@ -484,39 +452,38 @@ def optimizer_table(
         t = tape(graph)
         X, y = dataset(t.n_inputs)
         w0 = np.random.default_rng(0).normal(0, 0.1, t.n_weights)
+        orders = _readonly(np.arange(len(y), dtype=np.int64)[np.newaxis])
         compiled = cache.get(graph)
         target = 1.2 if name == "course" else 1.5
         for label, optimizer, hyper in RUNS:
             resolved = resolve(optimizer, hyper)
-            loop = resolved.loop()
             code, p, state0 = kernel_inputs(resolved, t.n_weights)
-            took, done, w, history = time_numba(
-                name, compiled, code, p, state0, X, y, w0, epochs, repeats
-            )
-            stem = work / f"{name}-{loop}"
-            Path(f"{stem}.c").write_text(c_loop_source(graph, loop, len(p)))
-            flags = ["-O2", "-ffp-contract=off"]
-            subprocess.run(["gcc", *flags, "-o", str(stem), f"{stem}.c", "-lm"], check=True)
-            blob = X.tobytes() + y.tobytes() + w0.tobytes() + state0.tobytes() + p.tobytes()
-            Path(f"{stem}.bin").write_bytes(blob)
-            out = subprocess.run(
-                [str(stem), f"{stem}.bin", str(len(y)), str(epochs), str(repeats)],
-                capture_output=True, text=True, check=True,
-            ).stdout.split()  # fmt: skip
-            c_took, c_done = float(out[0]), out[1] == "1"
-            c_w = [float.fromhex(v) for v in out[2 : 2 + t.n_weights]]
-            c_history = [float.fromhex(v) for v in out[2 + t.n_weights :]]
+            p = _readonly(p)
+            ours = numba_loop(name, compiled, code)
+            theirs = c_loop(graph, resolved.loop(), work / f"{name}-{resolved.loop()}")
+            best, c_best = float("inf"), float("inf")
+            for _ in range(repeats):
+                w, state, history = w0.copy(), state0.copy(), np.zeros(epochs)
+                counters = np.zeros(3, dtype=np.int64)
+                start = time.perf_counter()
+                done = bool(ours(X, y, orders, epochs, p, w, state, history, counters))
+                best = min(best, time.perf_counter() - start)
+                c_w, c_state, c_history = w0.copy(), state0.copy(), np.zeros(epochs)
+                c_args = (_at(X), _at(y), len(y), epochs, _at(p), _at(c_w), _at(c_state))
+                start = time.perf_counter()
+                c_done = bool(theirs(*c_args, _at(c_history)))
+                c_best = min(c_best, time.perf_counter() - start)
             same = (
                 done == c_done
-                and [v.hex() for v in c_w] == [float(v).hex() for v in w]
-                and [v.hex() for v in c_history] == [float(v).hex() for v in history]
+                and [float(v).hex() for v in c_w] == [float(v).hex() for v in w]
+                and [float(v).hex() for v in c_history] == [float(v).hex() for v in history]
             )
             steps = epochs * len(y)
-            ratio = took / c_took
+            ratio = best / c_best
             verdict = ("ok" if ratio <= target else "OVER") + ("" if done else " div")
             print(
-                f"{name:14} {label:13} {kernel.loop_name(code):12} {1e9 * took / steps:>13.1f} "
-                f"{1e9 * c_took / steps:>9.1f} {ratio:>6.2f} {verdict:>6} "
+                f"{name:14} {label:13} {kernel.loop_name(code):12} {1e9 * best / steps:>13.1f} "
+                f"{1e9 * c_best / steps:>9.1f} {ratio:>6.2f} {verdict:>6} "
                 f"{'yes' if same else 'NO':>11}"
             )
 
