@@ -1,5 +1,6 @@
 """The landing page at /, and in headless Chromium: a real click shows /forward's loss, and the
-training panel draws the loss curve live from /train's event stream and clips as its clip fields say."""
+training panel draws the loss curve live from /train's event stream and clips as its clip
+fields say."""
 
 from __future__ import annotations
 
