@@ -24,9 +24,13 @@ USER 10001:10001
 WORKDIR /tmp
 # Compile the training kernel into numba's cache now, as the user that will run it: the folder
 # stays writable for it (numba ignores a cache folder it cannot write and compiles at every
-# start, ~15 s) and start-up only loads it (~1 s). numba keys the cache by CPU: on a host of
-# another CPU model the first start compiles once more. Importing matplotlib's font manager
-# builds its font cache (else the first picture of every container spends seconds on it).
+# start, ~15 s) and start-up only loads it (~1 s). The same RUN compiles every preset other than
+# the course (the package's, and BACKPROP_GRAPHS_DIR's if set here) with all its training loops
+# into the graph cache under that folder (~20 s a preset), so that every replica's first training
+# of a preset loads its loop (milliseconds) instead of compiling it (seconds). numba keys the
+# cache by CPU: on a host of another CPU model the first start compiles once more. Importing
+# matplotlib's font manager builds its font cache (else the first picture of every container
+# spends seconds on it).
 RUN python -m service.warmup && python -c "import matplotlib.font_manager"
 
 EXPOSE 8000

@@ -3,7 +3,8 @@
 The server is started here with one training slot and no waiting line, so while the slot is held
 a new training gets 503: being admitted right after the drop shows the slot was freed, and
 backprop_trainings_total{status="cancelled"} counts every run the dropped request had not
-finished (had they finished instead, they would count as completed).
+finished (had they finished instead, they would count as completed). The same holds for graphs
+other than the course's (an inline graph, the cs231n_neuron preset), trained on their own loops.
 """
 
 from __future__ import annotations
@@ -149,3 +150,56 @@ def test_dropping_a_grade_batch_stops_its_trainings(server: str) -> None:
     # wrong versions if the case was done already)
     time.sleep(2)  # time to grade another item or two (each trains ~1 s), had grading gone on
     assert train_verdicts(server) == graded
+
+
+# Another graph than the course's: its inputs are dataset columns, so it trains on the built-in
+# data (506 rows) as the course does, on its own generated loops.
+INLINE = {
+    "inputs": ["f4", "f2", "f1"],
+    "weights": ["a", "b", "c", "d"],
+    "nodes": {"_h": "tanh(a*f4 + b*f2)", "y_pred": "_h*c + sigmoid(d*f1)"},
+}
+NEURON_DATA = {
+    "X": [[((i * 7 + j * 13) % 41) / 10 - 2 for j in range(2)] for i in range(2000)],
+    "y": [float(i % 2) for i in range(2000)],
+}
+
+
+def _compiled_first(url: str, body: dict[str, object]) -> None:
+    """Train once briefly, so that the graph's loop is compiled (seconds) before the long run."""
+    warm = httpx.post(f"{url}/train", json={**body, "epochs": 1}, timeout=300)
+    assert warm.status_code == 200, warm.text
+
+
+def test_dropping_a_plain_request_training_an_inline_graph_frees_its_slot(server: str) -> None:
+    one = {"graph": INLINE, "optimizer": "momentum"}
+    _compiled_first(server, one)
+    before = cancelled(server, "momentum")
+    configs = [{**one, "epochs": 10_000, "seed": i} for i in range(RUNS)]
+    body = json.dumps({"configs": configs}).encode()
+    head = "POST /train/batch HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+    with socket.create_connection(("127.0.0.1", int(server.rsplit(":", 1)[1]))) as raw:
+        raw.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        busy(server)
+    assert admitted_soon(server) == 200
+    assert cancelled(server, "momentum") == before + RUNS
+
+
+def test_dropping_a_stream_training_the_cs231n_preset_frees_its_slot(server: str) -> None:
+    one = {"graph": "cs231n_neuron", "optimizer": "sgd", "data": NEURON_DATA}
+    _compiled_first(server, one)
+    before = cancelled(server, "sgd")
+    body = {**one, "epochs": 10_000}  # 20 M steps: seconds of work
+    with (
+        httpx.Client(timeout=60) as client,
+        client.stream("POST", f"{server}/train", json=body, headers=STREAM) as response,
+    ):
+        assert response.status_code == 200
+        stream = events(response.iter_lines())
+        first = next(stream)
+        assert first.event == "progress"
+        assert first.json()["epoch"] < 10_000
+        again = httpx.post(f"{server}/train", json={"epochs": 1})
+        assert again.status_code == 503, (first, again.text)
+    assert admitted_soon(server) == 200
+    assert cancelled(server, "sgd") == before + 1

@@ -1,5 +1,6 @@
 """The landing page at /, and in headless Chromium: a real click shows /forward's loss, and the
-training panel draws the loss curve live from /train's event stream."""
+training panel draws the loss curve live from /train's event stream and clips as its clip
+fields say."""
 
 from __future__ import annotations
 
@@ -144,3 +145,66 @@ def test_the_training_panel_shows_a_refusal_s_problem_detail(
     wait.until(lambda d: _training(d) == "error")
     assert "learning_rate" in browser.find_element(By.ID, "train-error").text
     assert _points(browser) == 0
+
+
+def _text(browser: WebDriver, field: str) -> str:
+    """The element's text as set (Selenium's .text collapses runs of spaces)."""
+    return str(browser.find_element(By.ID, field).get_attribute("textContent"))
+
+
+def _train_and_wait(browser: WebDriver) -> None:
+    browser.find_element(By.ID, "train").click()
+    WebDriverWait(browser, 120).until(lambda d: _training(d) in ("done", "error"))
+    assert _training(browser) == "done", browser.find_element(By.ID, "train-error").text
+
+
+def _train_answer(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = httpx.post(f"{base_url}/train", json=body, headers=_headers(), timeout=120)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def test_the_training_panel_s_clip_fields_clip_the_run_as_train_does(
+    browser: WebDriver, base_url: str
+) -> None:
+    _open(browser, base_url)
+    Select(browser.find_element(By.ID, "optimizer")).select_by_value("adam")
+    _set(browser, "epochs", "30")
+    _set(browser, "learning-rate", "0.05")  # large steps: the clipping changes the run
+    _set(browser, "clip-value", "0.05")
+    _set(browser, "clip-norm", "0.08")
+    _train_and_wait(browser)
+
+    body: dict[str, Any] = {"optimizer": "adam", "epochs": 30, "learning_rate": 0.05}
+    clipped = {**body, "clip_grad_value": 0.05, "clip_grad_norm": {"max_norm": 0.08}}
+    answer = _train_answer(base_url, clipped)
+    assert answer["loss_history"] != _train_answer(base_url, body)["loss_history"]
+    assert float(browser.find_element(By.ID, "final-loss").text) == answer["loss_history"][-1]
+    assert _points(browser) == 30
+    shown = browser.find_element(By.ID, "train-clipping").text
+    assert shown == "clip_grad_value 0.05; then clip_grad_norm max_norm 0.08, norm_type 2"
+    assert _text(browser, "train-rule") == answer["optimizer"]["rule"]
+    assert answer["optimizer"]["equivalent_to"] is None  # the course's Adam: no torch twin
+    assert _text(browser, "train-equivalent") == ""
+
+    # RMSprop, the norm alone, from the point's weights (w = 0.1 each), not the default start
+    Select(browser.find_element(By.ID, "optimizer")).select_by_value("rmsprop")
+    browser.find_element(By.ID, "clip-value").clear()
+    browser.find_element(By.ID, "start-at-point").click()
+    _train_and_wait(browser)
+    norm_only = {
+        **body,
+        "optimizer": "rmsprop",
+        "clip_grad_norm": {"max_norm": 0.08},
+        "initial_weights": COURSE_W,
+    }
+    answer = _train_answer(base_url, norm_only)
+    assert answer["initial_weights"] == COURSE_W
+    assert float(browser.find_element(By.ID, "final-loss").text) == answer["loss_history"][-1]
+    shown = browser.find_element(By.ID, "train-clipping").text
+    assert shown == "clip_grad_norm max_norm 0.08, norm_type 2"
+    assert _text(browser, "train-rule") == answer["optimizer"]["rule"]
+    equivalent = _text(browser, "train-equivalent")
+    assert equivalent == answer["optimizer"]["equivalent_to"]
+    assert "torch.nn.utils.clip_grad_norm_(params, max_norm=0.08, norm_type=2.0)" in equivalent

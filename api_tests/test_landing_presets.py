@@ -1,9 +1,12 @@
 """The landing page's preset picker, in headless Chromium: picking CS231n's neuron switches the
-point's fields to its weights and inputs, and the page shows what /forward and /backward answer."""
+point's fields to its weights and inputs, and the page shows what /forward and /backward answer;
+the training panel trains the picked graph, drawing its curve live, ending on /train's loss."""
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -37,19 +40,21 @@ def _body(browser: WebDriver) -> Any:
 def _shown(browser: WebDriver, table: str) -> dict[str, float]:
     cells = browser.find_elements(By.CSS_SELECTOR, f"#{table} td")
     prefix = "value-" if table == "values" else "grad-"
-    return {td.get_attribute("id").removeprefix(prefix): float(td.text) for td in cells}
+    return {str(td.get_attribute("id")).removeprefix(prefix): float(td.text) for td in cells}
 
 
 def _ready_on(browser: WebDriver, graph: str) -> bool:
     body = _body(browser)
-    return body.get_attribute("data-graph") == graph and body.get_attribute("data-state") == "ready"
+    return bool(
+        body.get_attribute("data-graph") == graph and body.get_attribute("data-state") == "ready"
+    )
 
 
 def _numbers(browser: WebDriver, prefix: str) -> tuple[list[str], list[float]]:
     inputs = browser.find_elements(By.CSS_SELECTOR, f"input[id^='{prefix}'][data-name]")
     return (
-        [i.get_attribute("data-name") for i in inputs],
-        [float(i.get_attribute("value")) for i in inputs],
+        [str(i.get_attribute("data-name")) for i in inputs],
+        [float(i.get_attribute("value") or "nan") for i in inputs],
     )
 
 
@@ -107,3 +112,73 @@ def test_picking_the_cs231n_preset_shows_the_numbers_forward_and_backward_give(
     assert _numbers(browser, "w") == ([f"w{i}" for i in range(1, 10)], [0.1] * 9)
     assert browser.find_element(By.ID, "row").is_displayed()
     _check_against_the_service(browser, base_url, {"w": [0.1] * 9, "row": 0})
+
+
+def _training(browser: WebDriver) -> str:
+    return str(_body(browser).get_attribute("data-training"))
+
+
+def _points(browser: WebDriver) -> int:
+    return int(browser.find_element(By.ID, "curve").get_attribute("data-points") or 0)
+
+
+def _run_and_watch(browser: WebDriver) -> list[int]:
+    """Click Train and poll the curve's point count until the run ends (or 180 s pass)."""
+    browser.find_element(By.ID, "train").click()
+    seen: list[int] = []
+    deadline = time.monotonic() + 180
+    while _training(browser) in ("idle", "running") and time.monotonic() < deadline:
+        seen.append(_points(browser))
+        time.sleep(0.01)
+    assert _training(browser) == "done", browser.find_element(By.ID, "train-error").text
+    return [count for count in seen if count > 0]
+
+
+def _fill(browser: WebDriver, field: str, value: str) -> None:
+    element = browser.find_element(By.ID, field)
+    element.clear()
+    element.send_keys(value)
+
+
+def test_the_training_panel_trains_the_picked_preset_live_and_ends_on_train_s_loss(
+    browser: WebDriver, base_url: str
+) -> None:
+    browser.get(f"{base_url}/")
+    if key := os.environ.get("API_KEY"):
+        browser.find_element(By.ID, "key").send_keys(key)
+        browser.find_element(By.ID, "compute").click()
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: int(_body(d).get_attribute("data-presets") or 0) >= 2)
+    assert not browser.find_element(By.ID, "train-data").is_displayed()  # course: its dataset
+    Select(browser.find_element(By.ID, "graph-preset")).select_by_value(NEURON)
+    wait.until(lambda d: _ready_on(d, NEURON))
+    assert browser.find_element(By.ID, "train-graph").text == NEURON
+    # x0, x1 are no dataset columns: the panel trains on the data shown, a generated set
+    data = json.loads(browser.find_element(By.ID, "train-data").get_attribute("value") or "")
+    assert len(data["X"]) == len(data["y"]) == 500
+    assert {len(row) for row in data["X"]} == {2}
+    Select(browser.find_element(By.ID, "optimizer")).select_by_value("adam")
+    _fill(browser, "epochs", "10000")  # 5 M steps: about half a second or more
+    _fill(browser, "learning-rate", "0.0005")
+
+    live = _run_and_watch(browser)
+    assert len(set(live)) >= 2, f"the curve did not grow while training: {live[-20:]}"
+    assert live == sorted(live)
+
+    body = {
+        "graph": NEURON,
+        "optimizer": "adam",
+        "epochs": 10_000,
+        "learning_rate": 0.0005,
+        "data": data,
+    }
+    expected = httpx.post(f"{base_url}/train", json=body, headers=_headers(), timeout=120)
+    assert expected.status_code == 200, expected.text
+    answer = expected.json()
+    assert len(answer["initial_weights"]) == 3  # default_rng(0).normal(0, 0.01, 3): the neuron's
+    history = answer["loss_history"]
+    assert float(browser.find_element(By.ID, "final-loss").text) == history[-1]
+    assert _points(browser) == len(history) == 10_000
+    assert browser.find_element(By.ID, "train-status").text == "completed"
+    assert browser.find_element(By.ID, "train-graph-used").text == NEURON
+    assert browser.find_element(By.ID, "train-clipping").text == "none"

@@ -138,3 +138,41 @@ def test_openapi_declares_the_image_media_types_of_the_plots(client: Any) -> Non
         content = paths[path]["post"]["responses"]["200"]["content"]
         assert list(content) == ["image/png", "image/svg+xml"]
         assert paths[path]["post"]["parameters"][0]["name"] == "log"
+
+
+NEURON_DATA = {"X": [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]], "y": [0.0, 1.0, 0.0]}
+INLINE = {
+    "inputs": ["f4", "f2"],
+    "weights": ["a", "b", "c"],
+    "nodes": {"_h": "tanh(a*f4 + b*f2)", "y_pred": "_h + c"},
+}
+
+
+def test_a_preset_s_training_plot_names_the_graph_in_title_and_legend(client: Any) -> None:
+    body = {"graph": "cs231n_neuron", "data": NEURON_DATA, "optimizer": "adam", "epochs": 5}
+    response = client.post("/train/plot", json=body, headers=SVG)
+    assert response.status_code == 200, response.text
+    root = svg_root(response.content)
+    words = list(texts(root))
+    assert "Training loss: adam, 5 epochs, seed 0" in words
+    assert "graph cs231n_neuron" in words  # the title's second line
+    assert list(texts(group(root, "legend_1"))) == ["optimizer (graph cs231n_neuron)", "adam"]
+
+
+def test_an_inline_graph_s_comparison_plot_names_it_by_its_id(client: Any) -> None:
+    graph_id = client.post("/graphs/check", json={"graph": INLINE}).json()["id"]
+    body = {"graph": INLINE, "configs": [{"optimizer": "sgd"}, {"optimizer": "adam"}]}
+    response = client.post("/compare/plot", json={**body, "epochs": 3}, headers=SVG)
+    assert response.status_code == 200, response.text
+    root = svg_root(response.content)
+    named = f"inline graph {graph_id[:8]}"
+    assert named in list(texts(root))
+    legend = list(texts(group(root, "legend_1")))
+    assert legend == [f"optimizer ({named})", "sgd", "adam"]
+
+
+def test_the_course_s_plots_name_no_graph_even_when_asked_by_name(client: Any) -> None:
+    for body in ({"epochs": 3}, {"epochs": 3, "graph": "course"}):
+        root = svg_root(client.post("/train/plot", json=body, headers=SVG).content)
+        assert not [word for word in texts(root) if "graph" in word]
+        assert list(texts(group(root, "legend_1"))) == ["optimizer", "sgd"]

@@ -112,3 +112,32 @@ def test_lengths_and_inputs_are_checked_against_the_graph(
         assert response.status_code == 422, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert fragment in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "kind"),
+    [
+        ({"graph": "cs231n_neuron", "data": DATA, "initial_weights": [0.1] * 9},
+         "body.initial_weights", "too_long"),
+        ({"graph": "cs231n_neuron", "data": DATA, "initial_weights": [0.1]},
+         "body.initial_weights", "too_short"),
+        ({"graph": "cs231n_neuron", "data": {"X": [[1.0]], "y": [1.0]}}, "body.data.X.0",
+         "too_short"),
+        ({"graph": "cs231n_neuron", "data": {"X": [[1.0, 2.0, 3.0]], "y": [1.0]}},
+         "body.data.X.0", "too_long"),
+        ({"graph": "cs231n_neuron"}, "body.data", "missing"),
+    ],
+)  # fmt: skip
+def test_a_length_that_does_not_fit_the_graph_is_located_at_its_field(
+    client: Any, body: dict[str, Any], loc: str, kind: str
+) -> None:
+    for path in ("/train", "/compare", "/train/plot"):
+        response = client.post(path, json=body)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        assert (error["loc"], error["type"]) == (loc, kind)
+        assert error["msg"] == response.json()["detail"]
+    batch = client.post("/train/batch", json={"configs": [{"epochs": 1}, body]})
+    assert batch.status_code == 422, batch.text
+    (error,) = batch.json()["errors"]
+    assert error["loc"] == "body.configs.1." + loc.removeprefix("body.")

@@ -6,7 +6,8 @@ venv; the final stage's ENV, its USER (as root: the same numeric uid/gid, else t
 owning the image's cache folders; its last RUN (the warm-up) as that user; then its CMD (the
 port moved to a loopback one) polled with its HEALTHCHECK's own command. It fails unless the
 container would become healthy within the HEALTHCHECK's start period, run as that user, start
-from the warm cache without compiling again (numba's cache files unchanged), and stop cleanly on
+from the warm cache without compiling again (numba's cache files unchanged), train the
+cs231n_neuron preset (Adam, clipped SGD) without compiling its loops either, and stop cleanly on
 SIGTERM. The image's absolute paths (/opt/venv, /var/cache/backprop) move under a temporary
 folder. The venv's Python is a system-wide 3.11 as in the image (/usr/local there; here Debian's
 /usr/bin/python3.11 with python3-venv, or BACKPROP_REHEARSAL_PYTHON), not one under /root that the
@@ -24,6 +25,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,37 @@ def install(home: Path, build: list[tuple[str, str]], env: dict[str, str]) -> No
     )
 
 
+# A preset's trainings the warm-up compiled the loops of: Adam, and clipped SGD (a twin loop).
+PRESET_TRAININGS = (
+    {"optimizer": "adam", "epochs": 3},
+    {"optimizer": "sgd", "epochs": 3, "clip_grad_norm": {"max_norm": 1.0}},
+)
+
+
+def train_presets(port: int, cache: Path, before: dict[str, int]) -> bool:
+    """Train CS231n's preset through the server: answered from the warm cache, nothing compiled."""
+    data = {"X": [[1.0, 2.0], [-1.0, 0.5]], "y": [0.0, 1.0]}
+    ok = True
+    for training in PRESET_TRAININGS:
+        body = json.dumps({**training, "graph": "cs231n_neuron", "data": data}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/train",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        started = time.monotonic()
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            status = answer.status
+        took = time.monotonic() - started
+        name = training["optimizer"] + (" clipped" if "clip_grad_norm" in training else "")
+        ok = (
+            check(status == 200, f"POST /train cs231n_neuron {name}: {status} in {took:.2f} s")
+            and ok
+        )
+    same = cache_files(cache) == before
+    return check(same, "the preset's trainings loaded their loops without compiling") and ok
+
+
 def rehearse(home: Path, port: int) -> bool:
     """Install, warm, start, probe and stop the image's process; True when every check passed."""
     build, *_, stage = stages(ROOT / "Dockerfile")
@@ -185,6 +218,8 @@ def rehearse(home: Path, port: int) -> bool:
         ok = check(uid is not None and int(uid[1]) == expected, f"runs as uid {expected}") and ok
         same = cache_files(caches[0]) == before
         ok = check(same, "start-up loaded numba's cache without compiling again") and ok
+        if healthy:
+            ok = train_presets(port, caches[0], before) and ok
     finally:
         server.send_signal(signal.SIGTERM)
         try:

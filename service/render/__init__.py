@@ -36,8 +36,11 @@ def dag_figure(
     return draw(nodes, edges, readings, title)
 
 
-def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:
-    """Loss against epoch, one line per run (service.render.curves)."""
+def loss_figure(
+    curves: Sequence[Curve], *, title: str, log: bool = False, graph: str | None = None
+) -> Figure:
+    """Loss against epoch, one line per run, naming a graph other than the course's
+    (service.render.curves)."""
     from service.render.curves import loss_figure as draw
 
-    return draw(curves, title=title, log=log)
+    return draw(curves, title=title, log=log, graph=graph)

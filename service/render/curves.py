@@ -35,8 +35,14 @@ def drawable(text: str) -> str:
     return "".join(ch if ord(ch) in glyphs and ch.isprintable() else "?" for ch in text)
 
 
-def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Figure:
-    """Mean loss of each epoch against the epoch; line i has gid "curve-i" in SVG."""
+def loss_figure(
+    curves: Sequence[Curve], *, title: str, log: bool = False, graph: str | None = None
+) -> Figure:
+    """Mean loss of each epoch against the epoch; line i has gid "curve-i" in SVG.
+
+    `graph` names the graph trained when it is not the course's ("graph cs231n_neuron",
+    "inline graph 1a2b3c4d"): a second line of the title, and the legend's title.
+    """
     fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
     for i, curve in enumerate(curves):
@@ -44,12 +50,13 @@ def loss_figure(curves: Sequence[Curve], *, title: str, log: bool = False) -> Fi
         shown = np.clip(curve.losses, FLOOR if log else 0.0, CEILING)
         label = drawable(curve.label)
         ax.plot(epochs, shown, marker="o", markersize=3, label=label, gid=f"curve-{i}")
-    ax.set_title(title)
+    named = None if graph is None else drawable(graph)
+    ax.set_title(title if named is None else f"{title}\n{named}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss over the epoch (log scale)" if log else "mean loss over the epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if log:
         ax.set_yscale("log")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(title="optimizer")
+    ax.legend(title="optimizer" if named is None else f"optimizer ({named})")
     return fig

@@ -15,7 +15,11 @@ from service.api import training_pool
 from service.api.deps import PngUnlessSvg, SettingsDep
 from service.api.media import image, image_responses
 from service.api.route_classes.offload import OffloadRoute
+from service.api.schemas.graph import GraphSpec
+from service.api.schemas.graph import resolve as resolve_graph
 from service.api.schemas.training import CompareRequest, TrainRequest
+from service.core.graphs.definition import Graph
+from service.core.graphs.presets import DEFAULT
 from service.core.training.loop import TrainResult
 from service.render import loss_figure
 from service.render.spec import PNG, Curve
@@ -29,6 +33,17 @@ CURVES = image_responses(
     "The loss curves: PNG (800 x 500) by default, SVG when `Accept` prefers `image/svg+xml`.",
     PNG,
 )
+
+
+def _graph_named(spec: GraphSpec, trained: Graph | None) -> str | None:
+    """How a plot names the graph trained: None for the course's, its preset name, or the
+    first 8 hex digits of an inline definition's id."""
+    if spec is None or spec == DEFAULT:
+        return None
+    if isinstance(spec, str):
+        return f"graph {spec}"
+    graph = trained if trained is not None else resolve_graph(spec)  # None: equal to the course
+    return f"inline graph {graph.id[:8]}"
 
 
 def _legend(label: str, result: TrainResult) -> str:
@@ -60,7 +75,9 @@ async def plot_training(
     name = config.optimizer.name
     curves = [Curve(_legend(name, result), result.loss_history)]
     title = f"Training loss: {name}, {body.epochs} epochs, seed {body.seed}"
-    return await image(media_type, partial(loss_figure, curves, title=title, log=log))
+    graph = _graph_named(body.graph, config.graph)
+    draw = partial(loss_figure, curves, title=title, log=log, graph=graph)
+    return await image(media_type, draw)
 
 
 @router.post(
@@ -93,4 +110,6 @@ async def plot_comparison(
     title = (
         f"Loss per epoch from the same start and row order ({body.epochs} epochs, seed {body.seed})"
     )
-    return await image(media_type, partial(loss_figure, curves, title=title, log=log))
+    graph = _graph_named(body.graph, configs[0].graph)
+    draw = partial(loss_figure, curves, title=title, log=log, graph=graph)
+    return await image(media_type, draw)

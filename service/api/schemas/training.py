@@ -90,6 +90,12 @@ def _length_error(want: int, got: int) -> PydanticCustomError:
     )
 
 
+def _mismatch(detail: str, loc: tuple[str | int, ...], short: bool) -> InvalidInput:
+    """A length that does not fit the graph: a 422 whose one error points at the field."""
+    kind = "too_short" if short else "too_long"
+    return InvalidInput(detail, errors=[{"loc": ("body", *loc), "msg": detail, "type": kind}])
+
+
 ClipValue = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NormType = Annotated[float, Field(ge=1, allow_inf_nan=False)] | Literal["inf"]
 CLIPPING_ORDER = "With clip_grad_value too, values are clamped first, then the norm is clipped."
@@ -209,25 +215,33 @@ class RunSettings(Schema):
             return None
         n, names = len(graph.weights), ", ".join(graph.weights[:20])
         if self.initial_weights is not None and len(self.initial_weights) != n:
-            raise InvalidInput(
-                f"'initial_weights' has {len(self.initial_weights)} values; the graph takes {n} "
-                f"({names})"
+            got = len(self.initial_weights)
+            raise _mismatch(
+                f"'initial_weights' has {got} values; the graph takes {n} ({names})",
+                ("initial_weights",),
+                got < n,
             )
         if self.data is not None:
-            if len(self.data.X[0]) != len(graph.inputs):
-                raise InvalidInput(
-                    f"the rows of 'data.X' have {len(self.data.X[0])} values; the graph takes "
-                    f"{len(graph.inputs)} inputs (" + ", ".join(graph.inputs[:20]) + ")"
+            got, want = len(self.data.X[0]), len(graph.inputs)
+            if got != want:
+                raise _mismatch(
+                    f"the rows of 'data.X' have {got} values; the graph takes "
+                    f"{want} inputs (" + ", ".join(graph.inputs[:20]) + ")",
+                    ("data", "X", 0),  # the first row: every row has its length
+                    got < want,
                 )
             return graph
         missing = [name for name in graph.inputs if name not in DATASET_COLUMNS]
         if missing:
-            raise InvalidInput(
+            detail = (
                 "training on the built-in dataset needs inputs that are its columns (f1..f5); "
                 "this graph's "
                 + ", ".join(repr(m) for m in missing[:10])
                 + (" is not" if len(missing) == 1 else " are not")
                 + "; give 'data' (X and y) instead"
+            )
+            raise InvalidInput(
+                detail, errors=[{"loc": ("body", "data"), "msg": detail, "type": "missing"}]
             )
         return graph
 
