@@ -7,8 +7,9 @@ package's __pycache__, else the user's cache). Nothing writable: the kernel comp
 
 The command also compiles every preset other than the course (the built-in ones and those of
 BACKPROP_GRAPHS_DIR at build time) into the graph cache under that folder: its gradient and all
-its training loops (`warm_presets`), so that no replica started from the image compiles a
-preset's loop on its first training; each loop then loads from the cache in milliseconds.
+its training loops and grading's wrong-version loops (`warm_presets`), so that no replica
+started from the image compiles a preset's loop on its first training or graded training; each
+loop then loads from the cache in milliseconds.
 """
 
 from __future__ import annotations
@@ -92,9 +93,14 @@ def graph_registry(settings: Settings) -> Registry:
     )
 
 
-def warm_presets(settings: Settings, codes: tuple[int, ...] = GRAPH_LOOPS) -> list[PresetWarmup]:
-    """Compile (or load) each non-course preset's gradient and training loops `codes` into the
-    graph cache, and check a short Adam run of each against the readable reference."""
+def warm_presets(
+    settings: Settings,
+    codes: tuple[int, ...] = GRAPH_LOOPS,
+    families: tuple[str, ...] = train_kernel.FAMILIES,
+) -> list[PresetWarmup]:
+    """Compile (or load) each non-course preset's gradient, training loops `codes` and grading's
+    wrong-version loop of each of `families` into the graph cache, and check a short Adam run of
+    each against the readable reference."""
     use_cache_dir(settings.numba_cache_dir)
     graphs = graph_registry(settings)
     done = []
@@ -105,6 +111,8 @@ def warm_presets(settings: Settings, codes: tuple[int, ...] = GRAPH_LOOPS) -> li
         compiled = graphs.compiled(graph)
         for code in codes:
             compiled.loop(code)
+        for family in families:  # grading's wrong versions of its trainings
+            train_kernel.graph_compiled(compiled, family)
         seconds = time.perf_counter() - start
         done.append(PresetWarmup(name, graph.id, len(codes), seconds, _agrees(graphs, name)))
     return done
