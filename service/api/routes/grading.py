@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from service.api import streaming, training_pool
@@ -33,16 +33,20 @@ from service.api.grade_formats import MODELS, GradeResponse, provenance, render_
 from service.api.route_classes.offload import OffloadRoute
 from service.api.schemas.grade_results import BatchEntry, GradeBatchResponse
 from service.api.schemas.grading import (
+    BackwardSubmission,
+    ForwardSubmission,
     GradcheckGrade,
     GradeBatchRequest,
     GradeRequest,
     TrainGrade,
     case_point,
 )
+from service.api.schemas.graph import _course_named
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
 from service.core.grading import tasks
 from service.core.grading.policy import Grade
+from service.core.graphs.definition import Graph
 from service.core.training.loop import TrainResult
 from service.settings import Settings
 
@@ -119,7 +123,9 @@ async def grade_batch(
     return Response(content, media_type="application/json")
 
 
-def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
+def _grade(
+    body: Any, settings: Settings, memo: dict[str, TrainResult], batch: _Batch | None = None
+) -> Grade:
     """The core's grade of one validated request (CPU work: runs in a worker thread)."""
     policy = body.to_policy(body.task)
     options = {
@@ -135,7 +141,7 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
         submitted = body.submission.model_dump()
         slot = training_pool.in_slot(settings)
         return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
-    graph, x, y = case_point(body.case)
+    graph, x, y = case_point(body.case) if batch is None else batch.point(body.case)
     if isinstance(body, GradcheckGrade):
         case = body.case
         return tasks.grade_gradcheck(
@@ -154,11 +160,15 @@ def _row0() -> tuple[list[float], float]:
 
 
 def _graded(
-    body: Any, settings: Settings, memo: dict[str, TrainResult], verdicts: list[Any] | None = None
+    body: Any,
+    settings: Settings,
+    memo: dict[str, TrainResult],
+    verdicts: list[Any] | None = None,
+    batch: _Batch | None = None,
 ) -> dict[str, Any]:
     """Grade one validated request, count its verdict, and render it as its format's JSON (in a
     worker thread)."""
-    grade = _grade(body, settings, memo)
+    grade = _grade(body, settings, memo, batch)
     record_grade(grade.task, grade.passed)
     if verdicts is not None:
         verdicts.append((grade.task, grade.passed))
@@ -197,8 +207,61 @@ def _grade_all(items: list[Any], settings: Settings) -> list[dict[str, Any]]:
         return _grade_items(items, settings)
 
 
+SUBMISSIONS: dict[str, type[BaseModel]] = {
+    "forward": ForwardSubmission,
+    "backward": BackwardSubmission,
+}
+
+
+class _Batch:
+    """What a batch's items share, validated and computed once: the rest of an item whose
+    submission alone differs (a class answering one case), and each case's point."""
+
+    def __init__(self) -> None:
+        self.shells: dict[bytes, Any] = {}
+        self.points: dict[int, tuple[Any, tuple[Graph, list[float], float]]] = {}
+
+    def validated(self, item: Any) -> Any:
+        """REQUEST.validate_python(item): for a forward or backward item whose case and options
+        were validated before in the batch, its submission alone is validated (the same model),
+        and any failure is the whole item's validation's, as it reports it."""
+        key = _shell_key(item)
+        template = self.shells.get(key) if key is not None else None
+        if template is None:
+            body = REQUEST.validate_python(item)
+            if key is not None:
+                self.shells[key] = body
+            return body
+        try:
+            submission = SUBMISSIONS[template.task].model_validate(item["submission"])
+        except ValidationError:
+            return REQUEST.validate_python(item)
+        if submission.__pydantic_extra__ and _course_named(template.case.graph):
+            return REQUEST.validate_python(item)  # the course's fixed shape refuses other keys
+        return template.model_copy(update={"submission": submission})
+
+    def point(self, case: Any) -> tuple[Graph, list[float], float]:
+        """case_point(case), once per case object (the items of one shell share theirs)."""
+        found = self.points.get(id(case))
+        if found is None or found[0] is not case:
+            found = (case, case_point(case))
+            self.points[id(case)] = found
+        return found[1]
+
+
+def _shell_key(item: Any) -> bytes | None:
+    """A forward or backward item without its submission, as text (None for anything else)."""
+    if not isinstance(item, dict) or item.get("task") not in SUBMISSIONS:
+        return None
+    if not isinstance(item.get("submission"), dict):
+        return None
+    key = _key({k: v for k, v in item.items() if k != "submission"})
+    return key if isinstance(key, bytes) else None
+
+
 def _grade_items(items: list[Any], settings: Settings) -> list[dict[str, Any]]:
     memo: dict[str, TrainResult] = {}
+    batch = _Batch()
     seen: dict[bytes | str, tuple[dict[str, Any], list[Any]]] = {}
     job = training_pool.JOB.get() or training_pool.Job()  # the request's (anyio copies the context)
     entries = []
@@ -213,7 +276,7 @@ def _grade_items(items: list[Any], settings: Settings) -> list[dict[str, Any]]:
             entries.append({**entry, "index": i})
             continue
         verdicts = []
-        entries.append(_entry(i, item, settings, memo, verdicts))
+        entries.append(_entry(i, item, settings, memo, verdicts, batch))
         if key is not None:
             seen[key] = (entries[-1], verdicts)
     return entries
@@ -242,12 +305,14 @@ def _entry(
     settings: Settings,
     memo: dict[str, TrainResult],
     verdicts: list[Any] | None = None,
+    batch: _Batch | None = None,
 ) -> dict[str, Any]:
     """One batch item as its BatchEntry's JSON: validated on its own; a bad one is not
     gradable, with the reason."""
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
+    batch = batch or _Batch()
     try:
-        result = _graded(REQUEST.validate_python(item), settings, memo, verdicts)
+        result = _graded(batch.validated(item), settings, memo, verdicts, batch)
     except ClientGone:
         raise
     except ValidationError as exc:

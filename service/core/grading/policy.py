@@ -25,6 +25,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -452,12 +453,21 @@ def grade(
     policy = policy or DEFAULT_POLICIES[task]
     weight = (points or {}).get
     given = {k: v for k, v in submitted.items() if v is not None and k in expected}
-    positions = {k: first_mismatch(policy, v, expected[k]) for k, v in given.items()}
+    known: dict[str, ItemResult] = {}  # right items seen before (a class's right values)
+    positions: dict[str, int | None] = {}
+    for k, v in given.items():
+        key = _right_key(k, v, expected[k], policy, weight(k, 1.0), reveal, feedback)
+        found = _RIGHT.get(key) if key is not None else None
+        if found is not None:
+            known[k] = found
+            positions[k] = None
+        else:
+            positions[k] = first_mismatch(policy, v, expected[k])
     failed = [k for k, where in positions.items() if where is not None]
     diagnoses: dict[str, Variant] = {}
     if failed and feedback != "verdict":
-        found = variants() if callable(variants) else variants
-        diagnoses = diagnose_items(policy, given, expected, failed, found)
+        found_variants = variants() if callable(variants) else variants
+        diagnoses = diagnose_items(policy, given, expected, failed, found_variants)
         left = [name for name in failed if name not in diagnoses]
         if left and follows is not None:  # item by item: right given the student's own inputs
             upstream = follows(given)
@@ -467,11 +477,16 @@ def grade(
                     if wrong is not None and _close(policy, given[name], wrong, strict=True):
                         diagnoses[name] = variant
                         break
-    rule = policy.rule()
-    items = tuple(
-        grade_item(
+    rule = _rule(policy)
+    items = []
+    for name, value in expected.items():
+        if name in known:
+            items.append(known[name])
+            continue
+        given_value = submitted.get(name)
+        result = grade_item(
             name,
-            submitted.get(name),
+            given_value,
             value,
             policy,
             weight(name, 1.0),
@@ -481,11 +496,59 @@ def grade(
             rule,
             positions.get(name, -1),
         )
-        for name, value in expected.items()
-    )
-    return Grade(task, policy, items)
+        if result.passed:
+            _remember_right(name, given_value, value, policy, weight(name, 1.0), reveal, feedback,
+                            result)  # fmt: skip
+        items.append(result)
+    return Grade(task, policy, tuple(items))
 
 
+_RIGHT: dict[tuple[Any, ...], ItemResult] = {}  # a passed item's verdict, by what decides it
+_RIGHT_SIZE = 100_000
+
+
+def _right_key(
+    name: str,
+    submitted: Value | None,
+    expected: Value,
+    policy: Policy,
+    points: float,
+    reveal: bool,
+    feedback: str,
+) -> tuple[Any, ...] | None:
+    """What a passed scalar item's verdict depends on (None for lists and zeros: 0.0 and -0.0
+    are one key but not one echo)."""
+    if type(submitted) is not float or type(expected) is not float:
+        return None
+    if submitted == 0.0 or expected == 0.0:
+        return None
+    return (name, submitted, expected, policy, points, reveal, feedback)
+
+
+def _remember_right(
+    name: str,
+    submitted: Value | None,
+    expected: Value,
+    policy: Policy,
+    points: float,
+    reveal: bool,
+    feedback: str,
+    result: ItemResult,
+) -> None:
+    key = _right_key(name, submitted, expected, policy, points, reveal, feedback)
+    if key is None:
+        return
+    if len(_RIGHT) >= _RIGHT_SIZE:
+        _RIGHT.clear()
+    _RIGHT[key] = result
+
+
+@lru_cache(maxsize=256)
+def _rule(policy: Policy) -> str:
+    return policy.rule()
+
+
+@lru_cache(maxsize=1024)
 def resolve_policy(
     task: str,
     kind: str | None = None,
