@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,9 +125,16 @@ async def grade_batch(
 
 
 def _grade(
-    body: Any, settings: Settings, memo: dict[str, TrainResult], batch: _Batch | None = None
+    body: Any,
+    settings: Settings,
+    memo: dict[str, TrainResult],
+    batch: _Batch | None = None,
+    submitted: dict[str, Any] | None = None,
 ) -> Grade:
-    """The core's grade of one validated request (CPU work: runs in a worker thread)."""
+    """The core's grade of one validated request (CPU work: runs in a worker thread).
+
+    ``submitted``: a forward or backward submission's values, when the batch validated them in
+    place of ``body.submission`` (``_Batch.validated``)."""
     policy = body.to_policy(body.task)
     options = {
         "policy": policy,
@@ -148,8 +156,9 @@ def _grade(
             x, y, case.w, case.eps, case.checked(graph), body.submission.items(), **options,
             global_point=_row0(), graph=graph,
         )  # fmt: skip
-    submitted = {k: v for k, v in body.submission.__dict__.items() if v is not None}
-    submitted |= body.submission.__pydantic_extra__ or {}
+    if submitted is None:
+        submitted = {k: v for k, v in body.submission.__dict__.items() if v is not None}
+        submitted |= body.submission.__pydantic_extra__ or {}
     return tasks.grade_point(body.task, x, y, body.case.w, submitted, **options, graph=graph)
 
 
@@ -165,10 +174,11 @@ def _graded(
     memo: dict[str, TrainResult],
     verdicts: list[Any] | None = None,
     batch: _Batch | None = None,
+    submitted: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Grade one validated request, count its verdict, and render it as its format's JSON (in a
     worker thread)."""
-    grade = _grade(body, settings, memo, batch)
+    grade = _grade(body, settings, memo, batch, submitted)
     record_grade(grade.task, grade.passed)
     if verdicts is not None:
         verdicts.append((grade.task, grade.passed))
@@ -221,24 +231,37 @@ class _Batch:
         self.shells: dict[bytes, Any] = {}
         self.points: dict[int, tuple[Any, tuple[Graph, list[float], float]]] = {}
 
-    def validated(self, item: Any) -> Any:
-        """REQUEST.validate_python(item): for a forward or backward item whose case and options
-        were validated before in the batch, its submission alone is validated (the same model),
-        and any failure is the whole item's validation's, as it reports it."""
+    def validated(self, item: Any) -> tuple[Any, dict[str, Any] | None]:
+        """REQUEST.validate_python(item), and the submission's values when they were checked
+        here: for a forward or backward item whose case and options were validated before in
+        the batch, its submission alone is validated. Plain finite floats under the
+        submission's own names (or, on another graph, any names) are what its model would make
+        of them (in its order: its fields, then the others as given), and they are taken as
+        they are; anything else goes through the model, and any failure is the whole item's
+        validation's, as it reports it."""
         key = _shell_key(item)
         template = self.shells.get(key) if key is not None else None
         if template is None:
             body = REQUEST.validate_python(item)
             if key is not None:
                 self.shells[key] = body
-            return body
+            return body, None
+        given = item["submission"]
+        model = SUBMISSIONS[template.task]
+        names = model.model_fields
+        course = _course_named(template.case.graph)
+        if all(type(v) is float and math.isfinite(v) for v in given.values()) and (
+            not course or all(k in names for k in given)
+        ):
+            values = {k: given[k] for k in names if k in given}
+            return template, values | {k: v for k, v in given.items() if k not in names}
         try:
-            submission = SUBMISSIONS[template.task].model_validate(item["submission"])
+            submission = model.model_validate(given)
         except ValidationError:
-            return REQUEST.validate_python(item)
-        if submission.__pydantic_extra__ and _course_named(template.case.graph):
-            return REQUEST.validate_python(item)  # the course's fixed shape refuses other keys
-        return template.model_copy(update={"submission": submission})
+            return REQUEST.validate_python(item), None
+        if submission.__pydantic_extra__ and course:
+            return REQUEST.validate_python(item), None  # the course's shape refuses other keys
+        return template.model_copy(update={"submission": submission}), None
 
     def point(self, case: Any) -> tuple[Graph, list[float], float]:
         """case_point(case), once per case object (the items of one shell share theirs)."""
@@ -312,7 +335,8 @@ def _entry(
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
     batch = batch or _Batch()
     try:
-        result = _graded(batch.validated(item), settings, memo, verdicts, batch)
+        body, submitted = batch.validated(item)
+        result = _graded(body, settings, memo, verdicts, batch, submitted)
     except ClientGone:
         raise
     except ValidationError as exc:

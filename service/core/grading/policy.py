@@ -25,7 +25,6 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -455,9 +454,15 @@ def grade(
     given = {k: v for k, v in submitted.items() if v is not None and k in expected}
     known: dict[str, ItemResult] = {}  # right items seen before (a class's right values)
     positions: dict[str, int | None] = {}
+    rule = policy.rule()
+    right = _RIGHT.get((policy, rule))  # the rule too: a tolerance of -0.0 is 0.0's policy
+    if right is None:
+        if len(_RIGHT) >= 256:
+            _RIGHT.clear()
+        right = _RIGHT.setdefault((policy, rule), {})
     for k, v in given.items():
-        key = _right_key(k, v, expected[k], policy, weight(k, 1.0), reveal, feedback)
-        found = _RIGHT.get(key) if key is not None else None
+        key = _right_key(k, v, expected[k], weight(k, 1.0), reveal, feedback)
+        found = right.get(key) if key is not None else None
         if found is not None:
             known[k] = found
             positions[k] = None
@@ -477,7 +482,6 @@ def grade(
                     if wrong is not None and _close(policy, given[name], wrong, strict=True):
                         diagnoses[name] = variant
                         break
-    rule = _rule(policy)
     items = []
     for name, value in expected.items():
         if name in known:
@@ -497,13 +501,14 @@ def grade(
             positions.get(name, -1),
         )
         if result.passed:
-            _remember_right(name, given_value, value, policy, weight(name, 1.0), reveal, feedback,
+            _remember_right(right, name, given_value, value, weight(name, 1.0), reveal, feedback,
                             result)  # fmt: skip
         items.append(result)
     return Grade(task, policy, tuple(items))
 
 
-_RIGHT: dict[tuple[Any, ...], ItemResult] = {}  # a passed item's verdict, by what decides it
+# a passed item's verdict, by what decides it: its policy, then the rest
+_RIGHT: dict[tuple[Policy, str], dict[tuple[Any, ...], ItemResult]] = {}
 _RIGHT_SIZE = 100_000
 
 
@@ -511,7 +516,6 @@ def _right_key(
     name: str,
     submitted: Value | None,
     expected: Value,
-    policy: Policy,
     points: float,
     reveal: bool,
     feedback: str,
@@ -522,33 +526,27 @@ def _right_key(
         return None
     if submitted == 0.0 or expected == 0.0:
         return None
-    return (name, submitted, expected, policy, points, reveal, feedback)
+    return (name, submitted, expected, points, reveal, feedback)
 
 
 def _remember_right(
+    right: dict[tuple[Any, ...], ItemResult],
     name: str,
     submitted: Value | None,
     expected: Value,
-    policy: Policy,
     points: float,
     reveal: bool,
     feedback: str,
     result: ItemResult,
 ) -> None:
-    key = _right_key(name, submitted, expected, policy, points, reveal, feedback)
+    key = _right_key(name, submitted, expected, points, reveal, feedback)
     if key is None:
         return
-    if len(_RIGHT) >= _RIGHT_SIZE:
-        _RIGHT.clear()
-    _RIGHT[key] = result
+    if len(right) >= _RIGHT_SIZE:
+        right.clear()
+    right[key] = result
 
 
-@lru_cache(maxsize=256)
-def _rule(policy: Policy) -> str:
-    return policy.rule()
-
-
-@lru_cache(maxsize=1024)
 def resolve_policy(
     task: str,
     kind: str | None = None,
