@@ -455,19 +455,16 @@ def grade(
     known: dict[str, ItemResult] = {}  # right items seen before (a class's right values)
     positions: dict[str, int | None] = {}
     rule = policy.rule()
-    right = _RIGHT.get((policy, rule))  # the rule too: a tolerance of -0.0 is 0.0's policy
-    if right is None:
-        if len(_RIGHT) >= 256:
-            _RIGHT.clear()
-        right = _RIGHT.setdefault((policy, rule), {})
+    right = _remembered(policy, rule, reveal, feedback)
     for k, v in given.items():
-        key = _right_key(k, v, expected[k], weight(k, 1.0), reveal, feedback)
+        e = expected[k]
+        key = _right_key(k, v, e, weight(k, 1.0))
         found = right.get(key) if key is not None else None
         if found is not None:
             known[k] = found
             positions[k] = None
         else:
-            positions[k] = first_mismatch(policy, v, expected[k])
+            positions[k] = first_mismatch(policy, v, e)
     failed = [k for k, where in positions.items() if where is not None]
     diagnoses: dict[str, Variant] = {}
     if failed and feedback != "verdict":
@@ -501,50 +498,41 @@ def grade(
             positions.get(name, -1),
         )
         if result.passed:
-            _remember_right(right, name, given_value, value, weight(name, 1.0), reveal, feedback,
-                            result)  # fmt: skip
+            key = _right_key(name, given_value, value, weight(name, 1.0))
+            if key is not None:
+                right[key] = result
         items.append(result)
     return Grade(task, policy, tuple(items))
 
 
-# a passed item's verdict, by what decides it: its policy, then the rest
-_RIGHT: dict[tuple[Policy, str], dict[tuple[Any, ...], ItemResult]] = {}
-_RIGHT_SIZE = 100_000
+# A passed item's verdict, by what decides it: the policy, its rule in words (a tolerance of
+# -0.0 is 0.0's policy, not its rule), reveal and feedback; then the item, the values, its points.
+_RIGHT: dict[tuple[Policy, str, bool, str], dict[tuple[Any, ...], ItemResult]] = {}
+
+
+def _remembered(
+    policy: Policy, rule: str, reveal: bool, feedback: str
+) -> dict[tuple[Any, ...], ItemResult]:
+    """The passed verdicts under these options (bounded: cleared when full)."""
+    options = (policy, rule, reveal, feedback)
+    right = _RIGHT.get(options)
+    if right is None or len(right) >= 100_000:
+        if len(_RIGHT) >= 256:
+            _RIGHT.clear()
+        right = _RIGHT[options] = {}
+    return right
 
 
 def _right_key(
-    name: str,
-    submitted: Value | None,
-    expected: Value,
-    points: float,
-    reveal: bool,
-    feedback: str,
+    name: str, submitted: Value | None, expected: Value, points: float
 ) -> tuple[Any, ...] | None:
-    """What a passed scalar item's verdict depends on (None for lists and zeros: 0.0 and -0.0
-    are one key but not one echo)."""
+    """What else a passed scalar item's verdict depends on (None for lists and zeros: 0.0 and
+    -0.0 are one key but not one echo)."""
     if type(submitted) is not float or type(expected) is not float:
         return None
     if submitted == 0.0 or expected == 0.0:
         return None
-    return (name, submitted, expected, points, reveal, feedback)
-
-
-def _remember_right(
-    right: dict[tuple[Any, ...], ItemResult],
-    name: str,
-    submitted: Value | None,
-    expected: Value,
-    points: float,
-    reveal: bool,
-    feedback: str,
-    result: ItemResult,
-) -> None:
-    key = _right_key(name, submitted, expected, points, reveal, feedback)
-    if key is None:
-        return
-    if len(right) >= _RIGHT_SIZE:
-        right.clear()
-    right[key] = result
+    return (name, submitted, expected, points)
 
 
 def resolve_policy(
