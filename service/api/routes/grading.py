@@ -223,6 +223,17 @@ SUBMISSIONS: dict[str, type[BaseModel]] = {
 }
 
 
+FIELDS = {task: tuple(model.model_fields) for task, model in SUBMISSIONS.items()}
+
+
+def _plain(values: Any) -> bool:
+    """Whether every value is a finite float (not an int, a bool, None, NaN, ...)."""
+    for v in values:
+        if type(v) is not float or not math.isfinite(v):
+            return False
+    return True
+
+
 class _Batch:
     """What a batch's items share, validated and computed once: the rest of an item whose
     submission alone differs (a class answering one case), and each case's point."""
@@ -248,11 +259,9 @@ class _Batch:
             return body, None
         given = item["submission"]
         model = SUBMISSIONS[template.task]
-        names = model.model_fields
+        names = FIELDS[template.task]
         course = _course_named(template.case.graph)
-        if all(type(v) is float and math.isfinite(v) for v in given.values()) and (
-            not course or all(k in names for k in given)
-        ):
+        if _plain(given.values()) and (not course or all(k in names for k in given)):
             values = {k: given[k] for k in names if k in given}
             return template, values | {k: v for k, v in given.items() if k not in names}
         try:

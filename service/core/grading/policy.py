@@ -270,6 +270,7 @@ class _Index:
     rows: list[list[float]]
     present: list[list[bool]]
     columns: list[tuple[list[float], list[int]]]  # per item: sorted values, their row indices
+    finite: bool = True  # every value finite (else the vectorized comparison decides)
 
 
 def _index(variants: Sequence[Variant], names: tuple[str, ...], table: Any, present: Any) -> (
@@ -283,7 +284,7 @@ def _index(variants: Sequence[Variant], names: tuple[str, ...], table: Any, pres
     for j in range(table.shape[1]):
         order = np.argsort(table[:, j], kind="stable")
         columns.append((table[order, j].tolist(), order.tolist()))
-    index = _Index(table.tolist(), present.tolist(), columns)
+    index = _Index(table.tolist(), present.tolist(), columns, bool(np.isfinite(table).all()))
     _INDEXES[key] = (variants, index)
     while len(_INDEXES) > 64:
         _INDEXES.popitem(last=False)
@@ -304,9 +305,9 @@ def _diagnose_sorted(
     names = tuple(submitted)
     found = _table(variants, names, expected) if variants else None
     band = max(DIAGNOSIS_RTOL, policy.rtol)
-    if found is None or band >= 0.5 or not np.isfinite(found[0]).all():
+    index = _index(variants, names, *found) if found is not None else None
+    if index is None or band >= 0.5 or not index.finite:
         return _diagnose_numbers(policy, submitted, expected, failed, variants)
-    index = _index(variants, names, *found)
     atol, rtol = policy.atol, policy.rtol
     s = [float(submitted[n]) for n in names]  # type: ignore[arg-type]
     e = [float(expected[n]) for n in names]  # type: ignore[arg-type]
