@@ -25,6 +25,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -248,16 +249,36 @@ def _table(
     key = (id(variants), names)
     if key in _TABLES and _TABLES[key][0] is variants:
         return _TABLES[key][1], _TABLES[key][2]
-    try:
-        rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
-    except TypeError:
-        return None
-    table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
-    present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
+    found = _full_table(variants, names)
+    if found is not None:
+        table, present = found
+    else:
+        try:
+            rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
+        except TypeError:
+            return None
+        table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+        present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
     _TABLES[key] = (variants, table, present.reshape(table.shape))
     while len(_TABLES) > 64:
         _TABLES.popitem(last=False)
     return table, present
+
+
+def _full_table(variants: Sequence[Variant], names: tuple[str, ...]) -> tuple[Any, Any] | None:
+    """The table when every variant has a finite number for every name (a backward search's
+    do), read in one step per variant; None otherwise."""
+    if not names:
+        return None
+    get = itemgetter(*names)
+    try:
+        rows = [get(v.values) for v in variants]
+        table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not np.isfinite(table).all():  # (None reads as NaN here): the item-by-item reading decides
+        return None
+    return table, np.ones(table.shape, dtype=bool)
 
 
 _INDEXES: OrderedDict[tuple[int, tuple[str, ...]], tuple[object, Any]] = OrderedDict()
