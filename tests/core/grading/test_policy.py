@@ -247,7 +247,10 @@ def test_the_variants_table_read_in_one_step_is_the_item_by_item_table() -> None
     from service.core.graph import GRADIENT_NAMES, forward
 
     other = (0.3, -0.2, 0.5, 0.4, -0.6, 0.1, 0.2, -0.3, 0.7)
-    points = [((0.5, -1.0, 2.0, 0.3, 0.1), 0.7, (0.1,) * 9), ((1.5, 0.2, -0.4, 2.0, -1.1), -0.3, other)]
+    points = [
+        ((0.5, -1.0, 2.0, 0.3, 0.1), 0.7, (0.1,) * 9),
+        ((1.5, 0.2, -0.4, 2.0, -1.1), -0.3, other),
+    ]
     for x, y, w in points:
         variants = mistakes.backward_variants(forward(x, y, w))
         names = tuple(reversed(GRADIENT_NAMES[2:]))
