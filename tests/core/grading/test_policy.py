@@ -256,7 +256,7 @@ def test_the_variants_table_read_in_one_step_is_the_item_by_item_table() -> None
         names = tuple(reversed(GRADIENT_NAMES[2:]))
         found = policy._full_table(variants, names)
         assert found is not None
-        rows = [[float(v.values[n]) for n in names] for v in variants]
+        rows = [[v.values[n] for n in names] for v in variants]
         assert found[0].tolist() == rows
         assert found[1].all()
     with_a_list = [policy.Variant("a", "", {"dw1": [1.0]}), policy.Variant("b", "", {"dw1": 2.0})]
