@@ -11,7 +11,10 @@ figure that looks off). Prints, each as the median of a few runs:
 - 1,000 backward submissions in one /grade/batch, right and wrong (target <= 0.2 s server
   time: the access log's duration_ms, from the request's first byte to its last; the client's
   round trip through TestClient is printed beside it);
-- 1,000 backward submissions to the cs231n_neuron preset (a graph the generated search covers).
+- 1,000 backward submissions to the cs231n_neuron preset (a graph the generated search covers);
+- 1,000 backward submissions as a class hands them in (3 in 10 right, 5 a catalogued mistake or
+  a pair, 2 wrong in no catalogued way) to one case, to 10 cases, and to 1,000 cases (a row each;
+  each case then pays its own search: timed once).
 
 The variants' memos are cleared before every timed grade, so each pays its own search.
 
@@ -33,6 +36,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from service.core.dataset import load_dataset
 from service.core.grading import mistakes, train_kernel, train_mistakes
 from service.core.grading.train_catalogue import Mistake
 from service.core.training.loop import TrainConfig
@@ -58,6 +62,12 @@ def _median(repeat: int, fn: Callable[[], Any], before: Callable[[], None] = lam
 
 def _fresh() -> None:
     train_mistakes._RUNS.clear()
+    with contextlib.suppress(ImportError, AttributeError):  # the verdicts and items remembered
+        from service.api import grade_formats
+        from service.core.grading import policy
+
+        policy._RIGHT.clear()
+        grade_formats._ITEMS.clear()
     mistakes.forward_variants.cache_clear()
     mistakes.backward_variants.cache_clear()
     with contextlib.suppress(ImportError, AttributeError):  # the generated search, where it is
@@ -178,16 +188,65 @@ def _backward(client: TestClient, repeat: int, log: ServerTimes) -> None:
             for k in range(1000)
         ]  # fmt: skip
         for kind, items in (("right", rights), ("wrong", wrongs)):
-            body: dict[str, Any] = {"items": items}
+            _batch(client, repeat, log, f"1000 {kind} backward ({name})", items)
+    same = {"w": [0.1] * 9, "row": 0}
+    _batch(client, repeat, log, "1000 mixed backward, one case", _mixed(lambda k: same))
 
-            def send(body: dict[str, Any] = body) -> Any:
-                return _post(client, "/grade/batch", body)
+    def distinct(k: int) -> dict[str, Any]:  # a row each, then other weights: 1000 cases
+        return {"w": [0.1 + 1e-3 * (k // 506)] * 9, "row": k % 506}
 
-            t, server = _server_median(log, repeat, send, _fresh)
-            print(
-                f"1000 {kind} backward ({name}) in one /grade/batch: server {1e3 * server:.0f} ms "
-                f"(<= 200), round trip {1e3 * t:.0f} ms"
-            )
+    _batch(client, repeat, log, "1000 mixed backward, 1000 cases", _mixed(distinct), 1)
+    _batch(client, repeat, log, "1000 mixed backward, 10 cases", _mixed(lambda k: distinct(k % 10)))
+
+
+def _batch(
+    client: TestClient,
+    repeat: int,
+    log: ServerTimes,
+    name: str,
+    items: list[dict[str, Any]],
+    at_most: int = 0,
+) -> None:
+    body: dict[str, Any] = {"items": items}
+
+    def send() -> Any:
+        return _post(client, "/grade/batch", body)
+
+    t, server = _server_median(log, at_most or repeat, send, _fresh)
+    print(f"{name} in one /grade/batch: server {1e3 * server:.0f} ms (<= 200), round trip "
+          f"{1e3 * t:.0f} ms")  # fmt: skip
+
+
+def _row(row: int) -> tuple[tuple[float, ...], float]:
+    data = load_dataset()
+    return tuple(data.X[row].tolist()), float(data.y[row])
+
+
+def _mixed(case_of: Callable[[int], dict[str, Any]]) -> list[dict[str, Any]]:
+    """1000 backward submissions as a class hands them in, item k to case_of(k): 3 in 10 right,
+    4 a single catalogued mistake, 1 a pair of them, 2 wrong in no catalogued way (dw3 off)."""
+    from service.core.graph import GRADIENT_NAMES, backward, forward
+
+    items = []
+    for k in range(1000):
+        case = case_of(k)
+        x, y = _row(case["row"])
+        c = forward(x, y, tuple(case["w"]))
+        right = dict(zip(GRADIENT_NAMES, backward(c), strict=True))
+        kind = k % 10
+        if kind < 3:
+            submission = right
+        elif kind < 8:
+            found = mistakes.backward_variants(c)
+            singles = [v for v in found if len(v.names) == 1]
+            pairs = [v for v in found if len(v.names) == 2]
+            chosen = singles[k % len(singles)] if kind < 7 else pairs[k % len(pairs)]
+            submission = {**right, **chosen.values}
+        else:
+            submission = {**right, "dw3": right["dw3"] * (1 + 1e-3 * (k + 1))}
+        items.append({"task": "backward", "case": case, "submission": dict(submission)})
+    mistakes.backward_variants.cache_clear()
+    return items
 
 
 if __name__ == "__main__":

@@ -14,34 +14,40 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from anyio import to_thread
 from fastapi import APIRouter, Request
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.responses import Response
 
 from service.api import streaming, training_pool
 from service.api.counters import record_grade
 from service.api.deps import SettingsDep
 from service.api.errors import field_errors
-from service.api.grade_formats import GradeResponse, provenance, render
+from service.api.grade_formats import MODELS, GradeResponse, provenance, render_data
 from service.api.route_classes.offload import OffloadRoute
 from service.api.schemas.grade_results import BatchEntry, GradeBatchResponse
 from service.api.schemas.grading import (
+    BackwardSubmission,
+    ForwardSubmission,
     GradcheckGrade,
     GradeBatchRequest,
     GradeRequest,
     TrainGrade,
     case_point,
 )
+from service.api.schemas.graph import _course_named
 from service.core.dataset import load_dataset
 from service.core.errors import BackpropError, ClientGone, LimitExceeded
 from service.core.grading import tasks
 from service.core.grading.policy import Grade
+from service.core.graphs.definition import Graph
 from service.core.training.loop import TrainResult
 from service.settings import Settings
 
@@ -65,7 +71,8 @@ async def grade(
     """
 
     async def work() -> GradeResponse:
-        return await to_thread.run_sync(_graded, body, settings, {})
+        data = await to_thread.run_sync(_graded, body, settings, {})
+        return MODELS[body.format].model_validate(data)
 
     return await training_pool.watched(request, work)
 
@@ -92,27 +99,42 @@ async def grade_batch(
             "(BACKPROP_MAX_GRADE_BATCH)"
         )
 
-    async def work() -> GradeBatchResponse:
+    def answer(results: list[dict[str, Any]]) -> dict[str, Any]:
+        graded = sum(entry["gradable"] for entry in results)
+        return {
+            **provenance(),
+            "results": results,
+            "graded": graded,
+            "not_gradable": len(results) - graded,
+        }
+
+    async def work() -> bytes:
         results = await to_thread.run_sync(_grade_all, body.items, settings)  # one hop, not 1/item
-        graded = sum(entry.gradable for entry in results)
-        return GradeBatchResponse.model_validate(
-            {
-                "results": results,
-                "graded": graded,
-                "not_gradable": len(results) - graded,
-                **provenance(),
-            }
-        )
+        # the entries are the JSON of their models already (grade_formats.render_data): written
+        # as they are, not validated and dumped again (a 1,000-item answer is ~3 MB)
+        return orjson.dumps(answer(results))
 
-    answer = await streaming.answer(request, work)
-    if isinstance(answer, GradeBatchResponse):  # built and checked above: serialized once, not
-        # dumped, validated again and serialized by FastAPI (a 1,000-item answer is ~3 MB)
-        return Response(answer.model_dump_json(by_alias=True), media_type="application/json")
-    return answer
+    async def work_model() -> GradeBatchResponse:  # an event stream's result event
+        results = await to_thread.run_sync(_grade_all, body.items, settings)
+        return GradeBatchResponse.model_validate(answer(results))
+
+    if streaming.wanted(request):
+        return await streaming.answer(request, work_model)
+    content = await training_pool.watched(request, work)
+    return Response(content, media_type="application/json")
 
 
-def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade:
-    """The core's grade of one validated request (CPU work: runs in a worker thread)."""
+def _grade(
+    body: Any,
+    settings: Settings,
+    memo: dict[str, TrainResult],
+    batch: _Batch | None = None,
+    submitted: dict[str, Any] | None = None,
+) -> Grade:
+    """The core's grade of one validated request (CPU work: runs in a worker thread).
+
+    ``submitted``: a forward or backward submission's values, when the batch validated them in
+    place of ``body.submission`` (``_Batch.validated``)."""
     policy = body.to_policy(body.task)
     options = {
         "policy": policy,
@@ -127,15 +149,16 @@ def _grade(body: Any, settings: Settings, memo: dict[str, TrainResult]) -> Grade
         submitted = body.submission.model_dump()
         slot = training_pool.in_slot(settings)
         return tasks.grade_train(config, submitted, train, **options, run_variants=slot)
-    graph, x, y = case_point(body.case)
+    graph, x, y = case_point(body.case) if batch is None else batch.point(body.case)
     if isinstance(body, GradcheckGrade):
         case = body.case
         return tasks.grade_gradcheck(
             x, y, case.w, case.eps, case.checked(graph), body.submission.items(), **options,
             global_point=_row0(), graph=graph,
         )  # fmt: skip
-    submitted = {k: v for k, v in body.submission.__dict__.items() if v is not None}
-    submitted |= body.submission.__pydantic_extra__ or {}
+    if submitted is None:
+        submitted = {k: v for k, v in body.submission.__dict__.items() if v is not None}
+        submitted |= body.submission.__pydantic_extra__ or {}
     return tasks.grade_point(body.task, x, y, body.case.w, submitted, **options, graph=graph)
 
 
@@ -146,14 +169,20 @@ def _row0() -> tuple[list[float], float]:
 
 
 def _graded(
-    body: Any, settings: Settings, memo: dict[str, TrainResult], verdicts: list[Any] | None = None
-) -> GradeResponse:
-    """Grade one validated request, count its verdict, and render it (in a worker thread)."""
-    grade = _grade(body, settings, memo)
+    body: Any,
+    settings: Settings,
+    memo: dict[str, TrainResult],
+    verdicts: list[Any] | None = None,
+    batch: _Batch | None = None,
+    submitted: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Grade one validated request, count its verdict, and render it as its format's JSON (in a
+    worker thread)."""
+    grade = _grade(body, settings, memo, batch, submitted)
     record_grade(grade.task, grade.passed)
     if verdicts is not None:
         verdicts.append((grade.task, grade.passed))
-    return render(body.format, grade)
+    return render_data(body.format, grade)
 
 
 _PAUSE = threading.Lock()
@@ -180,7 +209,7 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def _grade_all(items: list[Any], settings: Settings) -> list[BatchEntry]:
+def _grade_all(items: list[Any], settings: Settings) -> list[dict[str, Any]]:
     """Every batch item in order (the collector paused); cases repeated in the batch are trained
     once, and an item repeated exactly (many students with the same right answer) is graded
     once."""
@@ -188,9 +217,84 @@ def _grade_all(items: list[Any], settings: Settings) -> list[BatchEntry]:
         return _grade_items(items, settings)
 
 
-def _grade_items(items: list[Any], settings: Settings) -> list[BatchEntry]:
+SUBMISSIONS: dict[str, type[BaseModel]] = {
+    "forward": ForwardSubmission,
+    "backward": BackwardSubmission,
+}
+
+
+FIELDS = {task: tuple(model.model_fields) for task, model in SUBMISSIONS.items()}
+
+
+def _plain(values: Any) -> bool:
+    """Whether every value is a finite float (not an int, a bool, None, NaN, ...)."""
+    for v in values:
+        if type(v) is not float or not math.isfinite(v):
+            return False
+    return True
+
+
+class _Batch:
+    """What a batch's items share, validated and computed once: the rest of an item whose
+    submission alone differs (a class answering one case), and each case's point."""
+
+    def __init__(self) -> None:
+        self.shells: dict[bytes, Any] = {}
+        self.points: dict[int, tuple[Any, tuple[Graph, list[float], float]]] = {}
+
+    def validated(self, item: Any) -> tuple[Any, dict[str, Any] | None]:
+        """REQUEST.validate_python(item), and the submission's values when they were checked
+        here: for a forward or backward item whose case and options were validated before in
+        the batch, its submission alone is validated. Plain finite floats under the
+        submission's own names (or, on another graph, any names) are what its model would make
+        of them (in its order: its fields, then the others as given), and they are taken as
+        they are; anything else goes through the model, and any failure is the whole item's
+        validation's, as it reports it."""
+        key = _shell_key(item)
+        template = self.shells.get(key) if key is not None else None
+        if template is None:
+            body = REQUEST.validate_python(item)
+            if key is not None:
+                self.shells[key] = body
+            return body, None
+        given = item["submission"]
+        model = SUBMISSIONS[template.task]
+        names = FIELDS[template.task]
+        course = _course_named(template.case.graph)
+        if _plain(given.values()) and (not course or all(k in names for k in given)):
+            values = {k: given[k] for k in names if k in given}
+            return template, values | {k: v for k, v in given.items() if k not in names}
+        try:
+            submission = model.model_validate(given)
+        except ValidationError:
+            return REQUEST.validate_python(item), None
+        if submission.__pydantic_extra__ and course:
+            return REQUEST.validate_python(item), None  # the course's shape refuses other keys
+        return template.model_copy(update={"submission": submission}), None
+
+    def point(self, case: Any) -> tuple[Graph, list[float], float]:
+        """case_point(case), once per case object (the items of one shell share theirs)."""
+        found = self.points.get(id(case))
+        if found is None or found[0] is not case:
+            found = (case, case_point(case))
+            self.points[id(case)] = found
+        return found[1]
+
+
+def _shell_key(item: Any) -> bytes | None:
+    """A forward or backward item without its submission, as text (None for anything else)."""
+    if not isinstance(item, dict) or item.get("task") not in SUBMISSIONS:
+        return None
+    if not isinstance(item.get("submission"), dict):
+        return None
+    key = _key({k: v for k, v in item.items() if k != "submission"})
+    return key if isinstance(key, bytes) else None
+
+
+def _grade_items(items: list[Any], settings: Settings) -> list[dict[str, Any]]:
     memo: dict[str, TrainResult] = {}
-    seen: dict[str, tuple[BatchEntry, list[Any]]] = {}
+    batch = _Batch()
+    seen: dict[bytes | str, tuple[dict[str, Any], list[Any]]] = {}
     job = training_pool.JOB.get() or training_pool.Job()  # the request's (anyio copies the context)
     entries = []
     for i, item in enumerate(items):
@@ -201,17 +305,26 @@ def _grade_items(items: list[Any], settings: Settings) -> list[BatchEntry]:
             entry, verdicts = seen[key]
             for task, passed in verdicts:
                 record_grade(task, passed)
-            entries.append(entry.model_copy(update={"index": i}))
+            entries.append({**entry, "index": i})
             continue
         verdicts = []
-        entries.append(_entry(i, item, settings, memo, verdicts))
+        entries.append(_entry(i, item, settings, memo, verdicts, batch))
         if key is not None:
             seen[key] = (entries[-1], verdicts)
     return entries
 
 
-def _key(item: Any) -> str | None:
-    """The item as text, to find exact repeats (None when it is not plain JSON)."""
+def _key(item: Any) -> bytes | str | None:
+    """The item as text, to find exact repeats (None when it is not plain JSON).
+
+    orjson's text, unless it wrote a null (it writes NaN and infinities as null: Python's then
+    tells them apart, or refuses them) or could not (an integer past 64 bits)."""
+    try:
+        text = orjson.dumps(item)
+    except (TypeError, orjson.JSONEncodeError):
+        text = b"null"
+    if b"null" not in text:
+        return text
     try:
         return json.dumps(item, allow_nan=False)
     except (TypeError, ValueError):
@@ -224,18 +337,22 @@ def _entry(
     settings: Settings,
     memo: dict[str, TrainResult],
     verdicts: list[Any] | None = None,
-) -> BatchEntry:
-    """One batch item: validated on its own; a bad one is not gradable, with the reason."""
+    batch: _Batch | None = None,
+) -> dict[str, Any]:
+    """One batch item as its BatchEntry's JSON: validated on its own; a bad one is not
+    gradable, with the reason."""
     entry: dict[str, Any] = {"index": index, "result": None, "reason": None, "errors": None}
+    batch = batch or _Batch()
     try:
-        result = _graded(REQUEST.validate_python(item), settings, memo, verdicts)
+        body, submitted = batch.validated(item)
+        result = _graded(body, settings, memo, verdicts, batch, submitted)
     except ClientGone:
         raise
     except ValidationError as exc:
         errors, reason = field_errors(exc.errors())
-        return BatchEntry.model_validate(
-            {**entry, "gradable": False, "reason": reason, "errors": errors}
-        )
+        refused = {**entry, "gradable": False, "reason": reason, "errors": errors}
+        return BatchEntry.model_validate(refused).model_dump(mode="json", by_alias=True)
     except BackpropError as exc:
-        return BatchEntry.model_validate({**entry, "gradable": False, "reason": exc.detail})
-    return BatchEntry.model_validate({**entry, "gradable": True, "result": result})
+        refused = {**entry, "gradable": False, "reason": exc.detail}
+        return BatchEntry.model_validate(refused).model_dump(mode="json", by_alias=True)
+    return {"index": index, "gradable": True, "result": result, "reason": None, "errors": None}

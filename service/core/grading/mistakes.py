@@ -167,18 +167,30 @@ def search(
     not exist at this point, e.g. it overflows). Smallest first, so the first match is the
     simplest explanation.
     """
+    return [
+        Variant(name, text, values, labels)
+        for keys, name, text, labels in _sets(tuple(catalogue), pairs)
+        if (values := evaluate(keys)) is not None
+    ]
+
+
+@lru_cache(maxsize=64)
+def _sets(
+    catalogue: tuple[Mutation, ...], pairs: bool
+) -> tuple[tuple[frozenset[str], str, str, tuple[str, ...]], ...]:
+    """search's mutation sets, each with its keys, id, explanation and labels (the same at every
+    point: worked out once per catalogue)."""
     sets: list[tuple[Mutation, ...]] = [(m,) for m in catalogue]
     if pairs:
         sets += [
             (a, b) for a, b in itertools.combinations(catalogue, 2) if a.group != b.group
         ]  # fmt: skip
-    variants = []
+    out = []
     for chosen in sets:
-        values = evaluate(frozenset(m.key for m in chosen))
-        if values is not None:
-            labels = tuple(dict.fromkeys(m.label for m in chosen))
-            variants.append(Variant("+".join(labels), explanation(chosen), values, labels))
-    return variants
+        labels = tuple(dict.fromkeys(m.label for m in chosen))
+        keys = frozenset(m.key for m in chosen)
+        out.append((keys, "+".join(labels), explanation(chosen), labels))
+    return tuple(out)
 
 
 # ---- the forward pass --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import sys
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -248,16 +249,36 @@ def _table(
     key = (id(variants), names)
     if key in _TABLES and _TABLES[key][0] is variants:
         return _TABLES[key][1], _TABLES[key][2]
-    try:
-        rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
-    except TypeError:
-        return None
-    table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
-    present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
+    found = _full_table(variants, names)
+    if found is not None:
+        table, present = found
+    else:
+        try:
+            rows = [[float(v.values.get(n, expected[n])) for n in names] for v in variants]  # type: ignore[arg-type]
+        except TypeError:
+            return None
+        table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+        present = np.array([[n in v.values for n in names] for v in variants], dtype=bool)
     _TABLES[key] = (variants, table, present.reshape(table.shape))
     while len(_TABLES) > 64:
         _TABLES.popitem(last=False)
     return table, present
+
+
+def _full_table(variants: Sequence[Variant], names: tuple[str, ...]) -> tuple[Any, Any] | None:
+    """The table when every variant has a finite number for every name (a backward search's
+    do), read in one step per variant; None otherwise."""
+    if not names:
+        return None
+    get = itemgetter(*names)
+    try:
+        rows = [get(v.values) for v in variants]
+        table = np.array(rows, dtype=np.float64).reshape(len(variants), len(names))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not np.isfinite(table).all():  # (None reads as NaN here): the item-by-item reading decides
+        return None
+    return table, np.ones(table.shape, dtype=bool)
 
 
 _INDEXES: OrderedDict[tuple[int, tuple[str, ...]], tuple[object, Any]] = OrderedDict()
@@ -270,6 +291,7 @@ class _Index:
     rows: list[list[float]]
     present: list[list[bool]]
     columns: list[tuple[list[float], list[int]]]  # per item: sorted values, their row indices
+    finite: bool = True  # every value finite (else the vectorized comparison decides)
 
 
 def _index(variants: Sequence[Variant], names: tuple[str, ...], table: Any, present: Any) -> (
@@ -283,7 +305,7 @@ def _index(variants: Sequence[Variant], names: tuple[str, ...], table: Any, pres
     for j in range(table.shape[1]):
         order = np.argsort(table[:, j], kind="stable")
         columns.append((table[order, j].tolist(), order.tolist()))
-    index = _Index(table.tolist(), present.tolist(), columns)
+    index = _Index(table.tolist(), present.tolist(), columns, bool(np.isfinite(table).all()))
     _INDEXES[key] = (variants, index)
     while len(_INDEXES) > 64:
         _INDEXES.popitem(last=False)
@@ -304,9 +326,9 @@ def _diagnose_sorted(
     names = tuple(submitted)
     found = _table(variants, names, expected) if variants else None
     band = max(DIAGNOSIS_RTOL, policy.rtol)
-    if found is None or band >= 0.5 or not np.isfinite(found[0]).all():
+    index = _index(variants, names, *found) if found is not None else None
+    if index is None or band >= 0.5 or not index.finite:
         return _diagnose_numbers(policy, submitted, expected, failed, variants)
-    index = _index(variants, names, *found)
     atol, rtol = policy.atol, policy.rtol
     s = [float(submitted[n]) for n in names]  # type: ignore[arg-type]
     e = [float(expected[n]) for n in names]  # type: ignore[arg-type]
@@ -452,12 +474,24 @@ def grade(
     policy = policy or DEFAULT_POLICIES[task]
     weight = (points or {}).get
     given = {k: v for k, v in submitted.items() if v is not None and k in expected}
-    positions = {k: first_mismatch(policy, v, expected[k]) for k, v in given.items()}
+    known: dict[str, ItemResult] = {}  # right items seen before (a class's right values)
+    positions: dict[str, int | None] = {}
+    rule = policy.rule()
+    right = _remembered(policy, rule, reveal, feedback)
+    for k, v in given.items():
+        e = expected[k]
+        key = _right_key(k, v, e, weight(k, 1.0))
+        found = right.get(key) if key is not None else None
+        if found is not None:
+            known[k] = found
+            positions[k] = None
+        else:
+            positions[k] = first_mismatch(policy, v, e)
     failed = [k for k, where in positions.items() if where is not None]
     diagnoses: dict[str, Variant] = {}
     if failed and feedback != "verdict":
-        found = variants() if callable(variants) else variants
-        diagnoses = diagnose_items(policy, given, expected, failed, found)
+        found_variants = variants() if callable(variants) else variants
+        diagnoses = diagnose_items(policy, given, expected, failed, found_variants)
         left = [name for name in failed if name not in diagnoses]
         if left and follows is not None:  # item by item: right given the student's own inputs
             upstream = follows(given)
@@ -467,11 +501,15 @@ def grade(
                     if wrong is not None and _close(policy, given[name], wrong, strict=True):
                         diagnoses[name] = variant
                         break
-    rule = policy.rule()
-    items = tuple(
-        grade_item(
+    items = []
+    for name, value in expected.items():
+        if name in known:
+            items.append(known[name])
+            continue
+        given_value = submitted.get(name)
+        result = grade_item(
             name,
-            submitted.get(name),
+            given_value,
             value,
             policy,
             weight(name, 1.0),
@@ -481,9 +519,42 @@ def grade(
             rule,
             positions.get(name, -1),
         )
-        for name, value in expected.items()
-    )
-    return Grade(task, policy, items)
+        if result.passed:
+            key = _right_key(name, given_value, value, weight(name, 1.0))
+            if key is not None:
+                right[key] = result
+        items.append(result)
+    return Grade(task, policy, tuple(items))
+
+
+# A passed item's verdict, by what decides it: the policy, its rule in words (a tolerance of
+# -0.0 is 0.0's policy, not its rule), reveal and feedback; then the item, the values, its points.
+_RIGHT: dict[tuple[Policy, str, bool, str], dict[tuple[Any, ...], ItemResult]] = {}
+
+
+def _remembered(
+    policy: Policy, rule: str, reveal: bool, feedback: str
+) -> dict[tuple[Any, ...], ItemResult]:
+    """The passed verdicts under these options (bounded: cleared when full)."""
+    options = (policy, rule, reveal, feedback)
+    right = _RIGHT.get(options)
+    if right is None or len(right) >= 100_000:
+        if len(_RIGHT) >= 256:
+            _RIGHT.clear()
+        right = _RIGHT[options] = {}
+    return right
+
+
+def _right_key(
+    name: str, submitted: Value | None, expected: Value, points: float
+) -> tuple[Any, ...] | None:
+    """What else a passed scalar item's verdict depends on (None for lists and zeros: 0.0 and
+    -0.0 are one key but not one echo)."""
+    if type(submitted) is not float or type(expected) is not float:
+        return None
+    if submitted == 0.0 or expected == 0.0:
+        return None
+    return (name, submitted, expected, points)
 
 
 def resolve_policy(

@@ -182,20 +182,31 @@ def grade_graph_point(
     graph's tape (graph_mistakes)."""
     items, required = graph_items(graph, task)
     check_items(items, submitted, points)
-    result = evaluate.forward(graph, x, y, w)
+    key = graph_mistakes._Key(graph)
+    everything = _graph_point(task, key, tuple(map(float, x)), float(y), tuple(map(float, w)))
     if task == "forward":
-        everything: dict[str, Value] = dict(result.reported())
 
         def variants() -> Sequence[Variant]:
             return graph_mistakes.forward_variants(graph, x, y, w)
     else:
-        everything = dict(evaluate.backward(result, check_inputs=False).gradients)
 
         def variants() -> Sequence[Variant]:
             return graph_mistakes.backward_variants(graph, x, y, w)
 
     expected = select(task, everything, submitted, points, required)
     return grade(task, expected, submitted, policy, points, variants, reveal, feedback)
+
+
+@lru_cache(maxsize=512)
+def _graph_point(
+    task: str, key: graph_mistakes._Key, x: tuple[float, ...], y: float, w: tuple[float, ...]
+) -> dict[str, Value]:
+    """A graph's right values of the task at a point, computed once per distinct case (as
+    _course_point; callers copy before changing them)."""
+    result = evaluate.forward(key.graph, x, y, w)
+    if task == "forward":
+        return dict(result.reported())
+    return dict(evaluate.backward(result, check_inputs=False).gradients)
 
 
 def grade_gradcheck(

@@ -95,3 +95,26 @@ def test_depth_counts_levels_of_the_text_as_json_reads_them(value: object) -> No
     text = json.dumps(value, ensure_ascii=False).encode()
     assert depth(text) == _depth_of(value)
     assert loads(text) == json.loads(text)
+
+
+def test_keys_repeated_across_objects_parse_once_and_a_repeat_within_one_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.api.route_classes import json_text
+
+    items = [{"task": "backward", "case": {"w": [0.1] * 9, "row": k}} for k in range(50)]
+    body = json.dumps({"items": items}, separators=(", ", " : ")).encode()
+    calls: list[bytes] = []
+    exactly = json_text._loads_exactly
+
+    def counted(raw: bytes) -> object:
+        calls.append(raw)
+        return exactly(raw)
+
+    monkeypatch.setattr(json_text, "_loads_exactly", counted)
+    assert loads(body) == {"items": items}
+    assert calls == []  # a batch's repeated keys are no reason for the slow parser
+    twice = body.replace(b'"row" : 7}', b'"row" : 7, "row" : 8}')
+    with pytest.raises(MalformedJson, match="appears twice"):
+        loads(twice)
+    assert len(calls) == 1

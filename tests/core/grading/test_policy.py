@@ -240,3 +240,26 @@ def test_the_look_up_diagnosis_answers_as_the_vectorized_one() -> None:
         fast = p._diagnose_sorted(pol, submitted, expected, failed, tuple(variants))
         slow = p._diagnose_numbers(pol, submitted, expected, failed, tuple(variants))
         assert {k: v.id for k, v in fast.items()} == {k: v.id for k, v in slow.items()}, trial
+
+
+def test_the_variants_table_read_in_one_step_is_the_item_by_item_table() -> None:
+    from service.core.grading import mistakes, policy
+    from service.core.graph import GRADIENT_NAMES, forward
+
+    other = (0.3, -0.2, 0.5, 0.4, -0.6, 0.1, 0.2, -0.3, 0.7)
+    points = [
+        ((0.5, -1.0, 2.0, 0.3, 0.1), 0.7, (0.1,) * 9),
+        ((1.5, 0.2, -0.4, 2.0, -1.1), -0.3, other),
+    ]
+    for x, y, w in points:
+        variants = mistakes.backward_variants(forward(x, y, w))
+        names = tuple(reversed(GRADIENT_NAMES[2:]))
+        found = policy._full_table(variants, names)
+        assert found is not None
+        rows = [[v.values[n] for n in names] for v in variants]
+        assert found[0].tolist() == rows
+        assert found[1].all()
+    with_a_list = [policy.Variant("a", "", {"dw1": [1.0]}), policy.Variant("b", "", {"dw1": 2.0})]
+    assert policy._full_table(with_a_list, ("dw1",)) is None
+    missing = [policy.Variant("a", "", {"dw1": 1.0}), policy.Variant("b", "", {"dw2": 2.0})]
+    assert policy._full_table(missing, ("dw1",)) is None
