@@ -191,6 +191,41 @@ def test_a_request_without_length_or_chunks_is_not_read(in_process: bool) -> Non
     assert body.raw is None
 
 
+def test_a_body_is_read_until_its_content_length_and_no_further(in_process: bool) -> None:
+    """granian hands over the data with more_body True, then an empty last message: with a
+    Content-Length met, the layer does not wait for that second read; without one (chunked) it
+    reads to the end."""
+    if not in_process:
+        pytest.skip("calls the in-process app")
+    from service.api.middleware.body import read_body
+
+    def receiver(messages: list[dict[str, Any]]) -> Any:
+        async def receive() -> dict[str, Any]:
+            if not messages:
+                raise AssertionError("read past the body")
+            return messages.pop(0)
+
+        return receive
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing to answer")
+
+    json_type = (b"content-type", b"application/json")
+    parts = [b'{"w": ', b"[1]}"]
+    length = [(b"content-length", b"10"), json_type]
+    waiting = [{"type": "http.request", "body": part, "more_body": True} for part in parts]
+    body = asyncio.run(read_body({"headers": length}, receiver(list(waiting)), send, 1024))
+    assert body is not None
+    assert body.raw == b'{"w": [1]}'
+    chunked = [(b"transfer-encoding", b"chunked"), json_type]
+    last = {"type": "http.request", "body": b"", "more_body": False}
+    messages = [*waiting, last]
+    body = asyncio.run(read_body({"headers": chunked}, receiver(messages), send, 1024))
+    assert body is not None
+    assert body.raw == b'{"w": [1]}'
+    assert messages == []  # read to the last message
+
+
 def test_fresh_request_ids_are_unique_hex(client: Any) -> None:
     ids = {client.get("/health").headers["x-request-id"] for _ in range(50)}
     assert len(ids) == 50
