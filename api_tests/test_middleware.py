@@ -258,3 +258,58 @@ def test_log_lines_are_written_in_batches_and_warnings_at_once() -> None:
         assert re.fullmatch(stamp, lines[0]["ts"])
     finally:
         logger.removeHandler(handler)
+
+
+def test_the_access_line_written_directly_is_the_one_logging_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With only the service's BatchedLines listening, the layer formats the access line itself
+    (no LogRecord): the same line, byte for byte, as logging writes once another handler listens
+    and the record path is taken."""
+    import types
+
+    from service.api.middleware import context
+    from service.logs import REQUEST_ID, BatchedLines, JsonLines
+
+    stream = io.StringIO()
+    handler = BatchedLines()
+    handler.setStream(stream)
+    handler.setFormatter(JsonLines())
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = records.append  # type: ignore[method-assign]
+    service = logging.getLogger("service")
+    monkeypatch.setattr(service, "handlers", [handler])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(context, "time", types.SimpleNamespace(time=lambda: 1764669845.0429))
+    level = service.level
+    service.setLevel(logging.INFO)
+    token = REQUEST_ID.set("rid-1")
+    scope = {"method": "POST", "path": "/forward"}
+    try:
+        assert context.sole_handler(context.log, logging.INFO) is handler
+        context.log_access("rid-1", scope, 200, 0.0012345)
+        assert not records
+        logging.getLogger("service.access").addHandler(listener)  # now the record path
+        assert context.sole_handler(context.log, logging.INFO) is None
+        context.log_access("rid-1", scope, 200, 0.0012345)
+        logging.getLogger("service.access").removeHandler(listener)
+        handler.flush()
+    finally:
+        REQUEST_ID.reset(token)
+        service.setLevel(level)
+        logging.getLogger("service.access").removeHandler(listener)
+    direct, through_logging = stream.getvalue().splitlines()
+    assert len(records) == 1
+    assert direct == through_logging
+    assert json.loads(direct) == {
+        "ts": "2025-12-02T10:04:05.042+00:00",
+        "level": "INFO",
+        "logger": "service.access",
+        "msg": "request",
+        "request_id": "rid-1",
+        "method": "POST",
+        "path": "/forward",
+        "status": 200,
+        "duration_ms": 1.234,
+    }
