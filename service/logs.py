@@ -99,9 +99,13 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
             threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
 
     def add_line(self, line: str, level: int) -> None:
-        """`add` under the handler's lock, for a line formatted by the caller."""
-        with self.lock:  # type: ignore[union-attr]
-            self.add(line, level)
+        """`add` under the handler's lock, for a line formatted by the caller (a failure to
+        write is reported as `emit` reports it, never raised to the caller)."""
+        try:
+            with self.lock:  # type: ignore[union-attr]
+                self.add(line, level)
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
 
     def flush(self) -> None:
         """Write every waiting line in one write."""
