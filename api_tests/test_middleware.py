@@ -191,6 +191,41 @@ def test_a_request_without_length_or_chunks_is_not_read(in_process: bool) -> Non
     assert body.raw is None
 
 
+def test_a_body_is_read_until_its_content_length_and_no_further(in_process: bool) -> None:
+    """granian hands over the data with more_body True, then an empty last message: with a
+    Content-Length met, the layer does not wait for that second read; without one (chunked) it
+    reads to the end."""
+    if not in_process:
+        pytest.skip("calls the in-process app")
+    from service.api.middleware.body import read_body
+
+    def receiver(messages: list[dict[str, Any]]) -> Any:
+        async def receive() -> dict[str, Any]:
+            if not messages:
+                raise AssertionError("read past the body")
+            return messages.pop(0)
+
+        return receive
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing to answer")
+
+    json_type = (b"content-type", b"application/json")
+    parts = [b'{"w": ', b"[1]}"]
+    length = [(b"content-length", b"10"), json_type]
+    waiting = [{"type": "http.request", "body": part, "more_body": True} for part in parts]
+    body = asyncio.run(read_body({"headers": length}, receiver(list(waiting)), send, 1024))
+    assert body is not None
+    assert body.raw == b'{"w": [1]}'
+    chunked = [(b"transfer-encoding", b"chunked"), json_type]
+    last = {"type": "http.request", "body": b"", "more_body": False}
+    messages = [*waiting, last]
+    body = asyncio.run(read_body({"headers": chunked}, receiver(messages), send, 1024))
+    assert body is not None
+    assert body.raw == b'{"w": [1]}'
+    assert messages == []  # read to the last message
+
+
 def test_fresh_request_ids_are_unique_hex(client: Any) -> None:
     ids = {client.get("/health").headers["x-request-id"] for _ in range(50)}
     assert len(ids) == 50
@@ -223,3 +258,58 @@ def test_log_lines_are_written_in_batches_and_warnings_at_once() -> None:
         assert re.fullmatch(stamp, lines[0]["ts"])
     finally:
         logger.removeHandler(handler)
+
+
+def test_the_access_line_written_directly_is_the_one_logging_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With only the service's BatchedLines listening, the layer formats the access line itself
+    (no LogRecord): the same line, byte for byte, as logging writes once another handler listens
+    and the record path is taken."""
+    import types
+
+    from service.api.middleware import context
+    from service.logs import REQUEST_ID, BatchedLines, JsonLines
+
+    stream = io.StringIO()
+    handler = BatchedLines()
+    handler.setStream(stream)
+    handler.setFormatter(JsonLines())
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = records.append  # type: ignore[method-assign]
+    service = logging.getLogger("service")
+    monkeypatch.setattr(service, "handlers", [handler])
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(context, "time", types.SimpleNamespace(time=lambda: 1764669845.0429))
+    level = service.level
+    service.setLevel(logging.INFO)
+    token = REQUEST_ID.set("rid-1")
+    scope = {"method": "POST", "path": "/forward"}
+    try:
+        assert context.sole_handler(context.log, logging.INFO) is handler
+        context.log_access("rid-1", scope, 200, 0.0012345)
+        assert not records
+        logging.getLogger("service.access").addHandler(listener)  # now the record path
+        assert context.sole_handler(context.log, logging.INFO) is None
+        context.log_access("rid-1", scope, 200, 0.0012345)
+        logging.getLogger("service.access").removeHandler(listener)
+        handler.flush()
+    finally:
+        REQUEST_ID.reset(token)
+        service.setLevel(level)
+        logging.getLogger("service.access").removeHandler(listener)
+    direct, through_logging = stream.getvalue().splitlines()
+    assert len(records) == 1
+    assert direct == through_logging
+    assert json.loads(direct) == {
+        "ts": "2025-12-02T10:04:05.042+00:00",
+        "level": "INFO",
+        "logger": "service.access",
+        "msg": "request",
+        "request_id": "rid-1",
+        "method": "POST",
+        "path": "/forward",
+        "status": 200,
+        "duration_ms": 1.234,
+    }

@@ -41,18 +41,34 @@ class JsonLines(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """One log record as one line of JSON."""
+        exc = self.formatException(record.exc_info) if record.exc_info else None
+        fields = getattr(record, "fields", {})
+        return self.line(
+            record.created, record.levelname, record.name, record.getMessage(), fields, exc
+        )
+
+    def line(
+        self,
+        created: float,
+        level: str,
+        logger: str,
+        msg: str,
+        fields: dict[str, Any],
+        exc: str | None = None,
+    ) -> str:
+        """The line of a record made at `created` (time.time()) with these attributes."""
         entry: dict[str, Any] = {
-            "ts": self.timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
+            "ts": self.timestamp(created),
+            "level": level,
+            "logger": logger,
+            "msg": msg,
         }
         request_id = REQUEST_ID.get()
         if request_id is not None:
             entry["request_id"] = request_id
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        entry.update(fields)
+        if exc is not None:
+            entry["exc"] = exc
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -67,14 +83,29 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         """Format now, write later (now for WARNING and above, or a full batch)."""
         try:
-            self.pending.append(self.format(record))
-            if record.levelno >= logging.WARNING or len(self.pending) >= MAX_PENDING:
-                self.flush()
-            elif self.flusher_pid != os.getpid():  # first line in this process (or a fork)
-                self.flusher_pid = os.getpid()
-                threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
+            self.add(self.format(record), record.levelno)
         except Exception:
             self.handleError(record)
+
+    def add(self, line: str, level: int) -> None:
+        """One formatted line: written with the next batch (now for WARNING and above).
+
+        The caller holds the handler's lock (as `handle` does around `emit`); see `add_line`."""
+        self.pending.append(line)
+        if level >= logging.WARNING or len(self.pending) >= MAX_PENDING:
+            self.flush()
+        elif self.flusher_pid != os.getpid():  # first line in this process (or a fork)
+            self.flusher_pid = os.getpid()
+            threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
+
+    def add_line(self, line: str, level: int) -> None:
+        """`add` under the handler's lock, for a line formatted by the caller (a failure to
+        write is reported as `emit` reports it, never raised to the caller)."""
+        try:
+            with self.lock:  # type: ignore[union-attr]
+                self.add(line, level)
+        except Exception:
+            self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
 
     def flush(self) -> None:
         """Write every waiting line in one write."""
@@ -91,6 +122,32 @@ class BatchedLines(logging.StreamHandler):  # type: ignore[type-arg]
             time.sleep(FLUSH_S)
             if self.pending:
                 self.flush()
+
+
+def sole_handler(logger: logging.Logger, level: int) -> BatchedLines | None:
+    """The BatchedLines (with JsonLines) that a record of `level` from `logger` would reach,
+    when it is the only handler it would reach and no filter stands between: then a line
+    formatted by its formatter and given to `add` is what logging would have written, without
+    the LogRecord and the logging calls (the access line, service/api/middleware/context.py).
+    None in any other configuration (a capture, another handler, a filter): log as usual."""
+    if logger.filters or logger.disabled:
+        return None
+    found: BatchedLines | None = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if level < handler.level:
+                continue
+            if (
+                found is not None
+                or type(handler) is not BatchedLines
+                or handler.filters
+                or type(handler.formatter) is not JsonLines
+            ):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
 
 
 def flush() -> None:

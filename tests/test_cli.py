@@ -61,3 +61,29 @@ def test_dockerfile_runs_the_cli_with_no_server_flags_of_its_own() -> None:
     assert command[0] == "backprop-service"
     parsed = cli.parser().parse_args(command[1:])  # only flags the CLI itself defines
     assert (parsed.host, parsed.port, parsed.forwarded_allow_ips) == ("0.0.0.0", 8000, "*")
+
+
+def test_proxy_headers_are_applied_only_when_forwarded() -> None:
+    """A trusted proxy's X-Forwarded-For/-Proto reach the scope; a request without the header
+    reaches the app with its scope as the server made it; an untrusted client's are ignored."""
+    import asyncio
+
+    seen: list[dict[str, object]] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(dict(scope))
+
+    proxied = cli.only_when_forwarded(app, ["127.0.0.1"])
+
+    def call(client: str, headers: list[tuple[bytes, bytes]]) -> dict[str, object]:
+        scope = {"type": "http", "client": (client, 5000), "scheme": "http", "headers": headers}
+        asyncio.run(proxied(scope, None, None))
+        return seen[-1]
+
+    forwarded = [(b"x-forwarded-for", b"203.0.113.7"), (b"x-forwarded-proto", b"https")]
+    assert call("127.0.0.1", forwarded)["client"] == ("203.0.113.7", 0)
+    assert seen[-1]["scheme"] == "https"
+    plain = call("127.0.0.1", [(b"x-forwarded-proto", b"https")])
+    assert (plain["client"], plain["scheme"]) == (("127.0.0.1", 5000), "http")
+    untrusted = call("198.51.100.2", forwarded)
+    assert (untrusted["client"], untrusted["scheme"]) == (("198.51.100.2", 5000), "http")

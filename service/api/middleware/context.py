@@ -19,10 +19,11 @@ from typing import Any
 from starlette.types import Message, Scope, Send
 
 from service.core.errors import HeadersTooLarge
-from service.logs import REQUEST_ID
+from service.logs import REQUEST_ID, JsonLines, sole_handler
 from service.settings import MAX_HEADER_BYTES
 
 log = logging.getLogger("service.access")
+_NAME = log.name
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
@@ -90,7 +91,13 @@ def with_id(message: Message, header: tuple[bytes, bytes]) -> Message:
 
 
 def log_access(rid: str, scope: Scope, status: int, seconds: float) -> None:
-    """The access line: request id, method, path (no query string), status, duration."""
+    """The access line: request id, method, path (no query string), status, duration.
+
+    With the service's own logging (service.logs.configure, and nothing else listening), the
+    line is formatted and handed to the batch directly: the same line as through logging,
+    without its LogRecord and calls (~5 µs a request). Any other configuration (a capture,
+    another handler, a filter) gets the record, as `log.info("request", extra=...)` makes it.
+    """
     if log.isEnabledFor(_INFO):
         fields = {
             "request_id": rid,
@@ -99,7 +106,14 @@ def log_access(rid: str, scope: Scope, status: int, seconds: float) -> None:
             "status": status,
             "duration_ms": round(seconds * 1000, 3),
         }
-        log.handle(_record(fields))  # what log.info("request", extra=...) does, cheaper
+        handler = sole_handler(log, _INFO)
+        if handler is not None:
+            formatter: JsonLines = handler.formatter  # type: ignore[assignment]
+            level = logging.getLevelName(_INFO)
+            line = formatter.line(time.time(), level, _NAME, "request", fields)
+            handler.add_line(line, _INFO)
+        else:
+            log.handle(_record(fields))  # what log.info("request", extra=...) does, cheaper
 
 
 _template: dict[str, Any] = {}

@@ -42,6 +42,15 @@ class RequestLayer:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The FastAPI app of the last request, its route templates and direct routes (both
+        # made on its first request, then read here instead of from app.state each time).
+        self._of: tuple[Any, metrics.Templates, dict[tuple[str, str], DirectRoute]] | None = None
+
+    def _indexes(self, app: Any) -> tuple[metrics.Templates, dict[tuple[str, str], DirectRoute]]:
+        of = self._of
+        if of is None or of[0] is not app:
+            of = self._of = (app, metrics.templates(app), direct_routes(app))
+        return of[1], of[2]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,7 +75,7 @@ class RequestLayer:
             seconds = perf_counter() - start
             path = scope["path"]
             if path not in metrics.EXCLUDED:
-                handler = metrics.templates(app).handler(path)
+                handler = self._indexes(app)[0].handler(path)
                 metrics.observe(handler, scope["method"], status, seconds)
             if settings_of(app).access_log:
                 context.log_access(rid, scope, status, seconds)
@@ -106,7 +115,7 @@ class RequestLayer:
             return 0
         route = None
         if not scope.get("root_path"):
-            route = direct_routes(app).get((scope["method"], scope["path"]))
+            route = self._indexes(app)[1].get((scope["method"], scope["path"]))
         if route is None:
             await self.app(scope, body.replayed(read, receive), send_with_id)
             return 0

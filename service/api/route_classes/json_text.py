@@ -92,6 +92,11 @@ def _loads_exactly(body: bytes) -> Any:
 
 def _check_keys(body: bytes, value: Any) -> None:
     """Raise MalformedJson on a key repeated within one object."""
+    if type(value) is dict and body.count(b":") == len(value):
+        # Each key written has its own ':', so the text has at most as many keys as colons;
+        # the parsed object has at most as many keys as the text. As many keys here as colons
+        # in the whole text: no key was written twice (the usual flat body, in ~0.1 µs).
+        return
     if b"\\" not in body:
         # Without escapes every '"' delimits a string, so this lists each key as written.
         keys = [key for key, colon in _QUOTED.findall(body) if colon]

@@ -50,11 +50,27 @@ def test_a_surrogate_pair_is_one_character() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"a": 1, "a": 2}', b'{"a": 1, "\\u0061": 2}', b'{"x": {"a": NaN, "a": 1}}']
+    "body",
+    [
+        b'{"a": 1, "a": 2}',
+        b'{"a": 1, "\\u0061": 2}',
+        b'{"x": {"a": NaN, "a": 1}}',
+        b'{"a": {}, "a": 1}',
+        b'{"a": 1, "a": 2, "b": "::"}',
+        b'{"a": [{"b": 1, "b": 2}]}',
+        b'[{"a": 1, "a": 2}]',
+    ],
 )
 def test_a_key_twice_in_one_object_is_malformed(body: bytes) -> None:
     with pytest.raises(MalformedJson, match="twice"):
         loads(body)
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"w": [0.1], "row": 0}', b'{"a": "x:y", "b": {"c": ":"}}', b'{"a": [{}], "b": 1}']
+)
+def test_keys_written_once_parse(body: bytes) -> None:
+    assert loads(body) == json.loads(body)
 
 
 def test_nan_infinity_and_1e309_parse_for_the_schema_to_name() -> None:
