@@ -51,6 +51,7 @@ CLIPPINGS = {
     "norm1.5": Clipping(max_norm=1.0, norm_type=1.5),
     "both": Clipping(value=0.5, max_norm=0.8),
     "norm2-every": Clipping(max_norm=1e-3),  # clips every step: the scaling's full latency
+    "norm1.5-every": Clipping(max_norm=1e-3, norm_type=1.5),  # and a pow per component
 }
 
 
@@ -139,11 +140,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--rev", default="5ab1318", help="kernel before clipping ('' to skip)")
+    parser.add_argument("--loops", default="", help="only these loops, e.g. 'rmsprop,vanilla'")
     args = parser.parse_args()
+    only = set(filter(None, args.loops.split(",")))
     before = old_kernel(args.rev) if args.rev else None
     print(f"{args.epochs} epochs x 506 rows; ratios: clipped / unclipped time (bound <= 1.10)")
     for name, hyper in CONFIGS:
-        print(compare(name, hyper, args.epochs, args.seconds, before))
+        if not only or registry.resolve(name, hyper).loop() in only:
+            print(compare(name, hyper, args.epochs, args.seconds, before), flush=True)
 
 
 if __name__ == "__main__":

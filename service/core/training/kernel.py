@@ -226,46 +226,92 @@ def _p_norm(g: Any, n: int, norm_type: float) -> float:
 
 
 @njit(nogil=True, inline="always")
+def _max_abs(g: Any, n: int) -> tuple[float, bool]:
+    """max |g_j| over the components that are not NaN, and whether one is NaN.
+
+    Three running maxima side by side (a max is exact in any order): a shorter chain than one.
+    """
+    m0 = m1 = m2 = 0.0
+    nan = False
+    j = 0
+    while j + 3 <= n:
+        a0, a1, a2 = abs(g[j]), abs(g[j + 1]), abs(g[j + 2])
+        m0 = a0 if a0 > m0 else m0
+        m1 = a1 if a1 > m1 else m1
+        m2 = a2 if a2 > m2 else m2
+        nan |= (a0 != a0) | (a1 != a1) | (a2 != a2)
+        j += 3
+    while j < n:
+        a0 = abs(g[j])
+        m0 = a0 if a0 > m0 else m0
+        nan |= a0 != a0
+        j += 1
+    m0 = m1 if m1 > m0 else m0
+    return (m2 if m2 > m0 else m0), nan
+
+
+@njit(nogil=True, inline="always")
+def _power_sums(g: Any, n: int, square_first: bool) -> tuple[float, float]:
+    """(sum a_j, sum a_j**2), or with square_first (sum a_j**2, sum a_j**4), a_j = |g_j|: in
+    three partial sums each (any order does for a bound)."""
+    lo0 = lo1 = lo2 = hi0 = hi1 = hi2 = 0.0
+    j = 0
+    while j + 3 <= n:
+        a0, a1, a2 = abs(g[j]), abs(g[j + 1]), abs(g[j + 2])
+        if square_first:
+            a0, a1, a2 = a0 * a0, a1 * a1, a2 * a2
+        lo0, lo1, lo2 = lo0 + a0, lo1 + a1, lo2 + a2
+        hi0, hi1, hi2 = hi0 + a0 * a0, hi1 + a1 * a1, hi2 + a2 * a2
+        j += 3
+    while j < n:
+        a0 = abs(g[j])
+        if square_first:
+            a0 = a0 * a0
+        lo0 += a0
+        hi0 += a0 * a0
+        j += 1
+    return lo0 + lo1 + lo2, hi0 + hi1 + hi2
+
+
+@njit(nogil=True, inline="always")
 def _below_max_norm(g: Any, n: int, max_norm: float, norm_type: float) -> bool:
-    """True only if clipping.total_norm(g[:n], p) + 1e-6 <= max_norm, decided without pow.
+    """True only if clipping.total_norm(g[:n], p) + 1e-6 <= max_norm (p finite), cheaply.
 
     Then the coefficient is >= 1 and clipping by norm leaves g as it is (g * 1.0 is g), so the
-    kernel may skip the pow per component. False decides nothing (the caller computes the norm).
-    With b_j = |g_j| / T, the p-norm is below T when sum b_j**p < 1, and p -> b**p is convex, so
-    b**p <= (k+1-p) b**k + (p-k) b**(k+1) between integer exponents (1, 2 for p < 2; 2, 4 up to
-    4), and b**p <= b**4 above 4 when every b < 1 (which sum b_j**4 < 1 implies). The margins:
-    the computed bound is within (n + 16) ulps of the true one (1e-6 of slack), and the norm
-    clipping.total_norm computes (pow per term, the sum, pow with 1/p rounded) exceeds the true
-    p-norm by at most 3e-10 relative plus (n * 2**-1074) ** (1/p) < 2**-32 for the terms that
-    underflow, which T leaves room for; p <= 32 and max_norm <= 2**31 keep sum |g_j|**p
-    finite and that underflow term small, n <= 10**6 keeps (n + 16) ulps below 1e-9.
+    kernel skips the exact norm: its pow per component (p other than 1, 2), its sum in index
+    order and its sqrt and / (p = 2), whose latency the step would wait on. False decides
+    nothing (the caller computes the norm). The p-norm is below T when sum a_j**p < T**p, and
+    p -> a**p is convex, so a**p <= (k+1-p) a**k T**(p-k) + (p-k) a**(k+1) T**(p-k-1) between
+    integer exponents k, k+1 when scaled by T (1, 2 below p = 2; 2, 4 up to 4), and a**p <=
+    a**4 T**(p-4) above 4 when every a < T (which sum a_j**4 < T**4 implies). Margins: the bound
+    as computed (in any order) is within (n + 16) ulps of the true one, 1e-6 of slack; the norm
+    clipping.total_norm computes (pow or square per term, the sum in order, the root with 1/p
+    rounded) exceeds the true p-norm by at most 3e-10 relative plus (n * 2**-1074) ** (1/p) <
+    2**-32 for terms that underflow, which T leaves room for. p <= 32 and max_norm <= 2**31
+    keep sum |g_j|**p finite and that underflow term small, n <= 10**6 keeps (n + 16) ulps
+    below 1e-9, T >= 2**-32 keeps T**4 normal. NaN or inf components give False.
     tests/core/training/test_kernel.py checks the decision against the computed norm.
     """
     if not (norm_type <= 32.0 and max_norm <= 2147483648.0 and n <= 1_000_000):
         return False
     target = (max_norm - 1e-6) * (1.0 - 1e-9) - 2.0**-32  # T
-    if not target > 0.0:
+    if not target >= 2.0**-32:
         return False
-    scale = 1.0 / target
-    low = 0.0  # sum of b**k and b**(k+1): k = 1 below p = 2, else k = 2 with b**4 for b**(k+1)
-    high = 0.0
-    if norm_type < 2.0:
-        for j in range(n):
-            b = abs(g[j]) * scale
-            low += b
-            high += b * b
-        bound = (2.0 - norm_type) * low + (norm_type - 1.0) * high  # both weights exact
-    else:
-        for j in range(n):
-            b = abs(g[j]) * scale
-            b2 = b * b
-            low += b2
-            high += b2 * b2
-        if norm_type <= 4.0:
-            bound = ((4.0 - norm_type) * 0.5) * low + ((norm_type - 2.0) * 0.5) * high
-        else:
-            bound = high
-    return bound <= 1.0 - 1e-6  # False for a NaN or inf component too
+    t2 = target * target
+    slack = 1.0 - 1e-6
+    if norm_type == 1.0 or norm_type == 2.0:
+        low, high = _power_sums(g, n, False)
+        if norm_type == 1.0:
+            return low <= slack * target
+        return high <= slack * t2
+    if norm_type < 2.0:  # weights 2 - p, p - 1: exact
+        low, high = _power_sums(g, n, False)
+        return (2.0 - norm_type) * low * target + (norm_type - 1.0) * high <= slack * t2
+    low, high = _power_sums(g, n, True)
+    if norm_type <= 4.0:  # weights (4 - p) / 2, (p - 2) / 2: exact
+        lhs = ((4.0 - norm_type) * 0.5) * low * t2 + ((norm_type - 2.0) * 0.5) * high
+        return lhs <= slack * (t2 * t2)
+    return high <= slack * (t2 * t2)
 
 
 @njit(nogil=True, inline="always")
@@ -277,38 +323,38 @@ def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float
 @njit(nogil=True, inline="always")
 def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: float) -> None:
     """clip_step on g[:n]; the loops pass their weight count, a constant in the course's, since
-    loops of a length known only at run time keep LLVM from unswitching the update's options."""
-    # Selects rather than branches below: whether a component is clipped is hard to predict.
-    if mode & 1:  # torch.clamp(g, -value, value): min(max(g, -value), value), NaN kept
-        for j in range(n):
-            gj = g[j]
+    loops of a length known only at run time keep LLVM from unswitching the update's options.
+
+    Each clipping first asks, in a short chain, whether it changes g at all; the update (and
+    the next step) then goes on without waiting for the exact clamp or norm, which only the
+    steps that are clipped compute.
+    """
+    if mode & 1 and not _max_abs(g, n)[0] <= value:  # else the clamp changes nothing
+        for j in range(n):  # torch.clamp(g, -value, value): min(max(g, -value), value)
+            gj = g[j]  # selects rather than branches: which components clip is unpredictable
             gj = -value if gj < -value else gj
             g[j] = value if gj > value else gj
     if mode & 2:
-        total = 0.0  # clipping.total_norm, the same sums in the same order
         if norm_type == math.inf:
-            nan = False
-            for j in range(n):
-                a = abs(g[j])
-                total = a if a > total else total
-                nan |= a != a
+            total, nan = _max_abs(g, n)  # clipping.total_norm: the same max
             if nan:  # torch's max keeps a NaN
                 total = math.nan
+        elif _below_max_norm(g, n, max_norm, norm_type):
+            return  # the coefficient is >= 1: g stays as it is
         elif norm_type == 2.0:
+            total = 0.0  # clipping.total_norm, the same sums in the same order
             for j in range(n):
                 total += g[j] * g[j]
             total = math.sqrt(total)
         elif norm_type == 1.0:
+            total = 0.0
             for j in range(n):
                 total += abs(g[j])
-        elif _below_max_norm(g, n, max_norm, norm_type):
-            return  # the coefficient is >= 1: g stays as it is, without a pow per component
         else:
             total = _p_norm(g, n, norm_type)
         coef = max_norm / (total + 1e-6)
         # torch multiplies by clamp(coef, max=1.0); g * 1.0 is g bit for bit, so only a coef
-        # below 1 (or NaN) needs the multiply. The branch keeps sqrt and / off the critical path
-        # of the steps that are not clipped.
+        # below 1 (or NaN) needs the multiply.
         if not coef >= 1.0:
             for j in range(n):
                 g[j] = g[j] * coef
