@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -75,7 +75,7 @@ def old_kernel(rev: str) -> ModuleType:
     return module
 
 
-def best_of(runs: dict[str, Callable[[], object]], seconds: float) -> dict[str, float]:
+def best_of(runs: Mapping[str, Callable[[], object]], seconds: float) -> dict[str, float]:
     """Minimum seconds of each callable, repeated in turn for about `seconds` each."""
     best = dict.fromkeys(runs, math.inf)
     deadline = time.perf_counter() + seconds * len(runs)
@@ -102,9 +102,10 @@ def compare(
     def runner(loops: Any, optimizer: registry.Resolved, label: str) -> Callable[[], None]:
         code, p, _ = kernel_inputs(optimizer)
         if code >= kernel.CLIPPED:  # its family's clipping twin
-            loops = dict(zip(kernel.PARAMETERS, kernel.CLIPPED_LOOPS, strict=True))
-            code = optimizer.spec.kernel
-        loop = loops[code]
+            twins = dict(zip(kernel.PARAMETERS, kernel.CLIPPED_LOOPS, strict=True))
+            loop = twins[optimizer.spec.kernel]
+        else:
+            loop = loops[code]
         w, history = w0.copy(), np.empty(epochs)
 
         def run() -> None:
