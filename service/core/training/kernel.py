@@ -226,51 +226,13 @@ def _p_norm(g: Any, n: int, norm_type: float) -> float:
 
 
 @njit(nogil=True, inline="always")
-def _max_abs(g: Any, n: int) -> tuple[float, bool]:
-    """max |g_j| over the components that are not NaN, and whether one is NaN.
-
-    Three running maxima side by side (a max is exact in any order): a shorter chain than one.
-    """
-    m0 = m1 = m2 = 0.0
-    nan = False
-    j = 0
-    while j + 3 <= n:
-        a0, a1, a2 = abs(g[j]), abs(g[j + 1]), abs(g[j + 2])
-        m0 = a0 if a0 > m0 else m0
-        m1 = a1 if a1 > m1 else m1
-        m2 = a2 if a2 > m2 else m2
-        nan |= (a0 != a0) | (a1 != a1) | (a2 != a2)
-        j += 3
-    while j < n:
-        a0 = abs(g[j])
-        m0 = a0 if a0 > m0 else m0
-        nan |= a0 != a0
-        j += 1
-    m0 = m1 if m1 > m0 else m0
-    return (m2 if m2 > m0 else m0), nan
-
-
-@njit(nogil=True, inline="always")
-def _power_sums(g: Any, n: int, square_first: bool) -> tuple[float, float]:
-    """(sum a_j, sum a_j**2), or with square_first (sum a_j**2, sum a_j**4), a_j = |g_j|: in
-    three partial sums each (any order does for a bound)."""
-    lo0 = lo1 = lo2 = hi0 = hi1 = hi2 = 0.0
-    j = 0
-    while j + 3 <= n:
-        a0, a1, a2 = abs(g[j]), abs(g[j + 1]), abs(g[j + 2])
-        if square_first:
-            a0, a1, a2 = a0 * a0, a1 * a1, a2 * a2
-        lo0, lo1, lo2 = lo0 + a0, lo1 + a1, lo2 + a2
-        hi0, hi1, hi2 = hi0 + a0 * a0, hi1 + a1 * a1, hi2 + a2 * a2
-        j += 3
-    while j < n:
-        a0 = abs(g[j])
-        if square_first:
-            a0 = a0 * a0
-        lo0 += a0
-        hi0 += a0 * a0
-        j += 1
-    return lo0 + lo1 + lo2, hi0 + hi1 + hi2
+def _max_abs(g: Any, n: int) -> float:
+    """max |g_j| over the components that are not NaN."""
+    m = 0.0
+    for j in range(n):
+        a = abs(g[j])
+        m = a if a > m else m
+    return m
 
 
 @njit(nogil=True, inline="always")
@@ -284,7 +246,7 @@ def _below_max_norm(g: Any, n: int, max_norm: float, norm_type: float) -> bool:
     p -> a**p is convex, so a**p <= (k+1-p) a**k T**(p-k) + (p-k) a**(k+1) T**(p-k-1) between
     integer exponents k, k+1 when scaled by T (1, 2 below p = 2; 2, 4 up to 4), and a**p <=
     a**4 T**(p-4) above 4 when every a < T (which sum a_j**4 < T**4 implies). Margins: the bound
-    as computed (in any order) is within (n + 16) ulps of the true one, 1e-6 of slack; the norm
+    as computed is within (n + 16) ulps of the true one, 1e-6 of slack; the norm
     clipping.total_norm computes (pow or square per term, the sum in order, the root with 1/p
     rounded) exceeds the true p-norm by at most 3e-10 relative plus (n * 2**-1074) ** (1/p) <
     2**-32 for terms that underflow, which T leaves room for. p <= 32 and max_norm <= 2**31
@@ -298,20 +260,23 @@ def _below_max_norm(g: Any, n: int, max_norm: float, norm_type: float) -> bool:
     if not target >= 2.0**-32:
         return False
     t2 = target * target
-    slack = 1.0 - 1e-6
-    if norm_type == 1.0 or norm_type == 2.0:
-        low, high = _power_sums(g, n, False)
-        if norm_type == 1.0:
-            return low <= slack * target
-        return high <= slack * t2
-    if norm_type < 2.0:  # weights 2 - p, p - 1: exact
-        low, high = _power_sums(g, n, False)
-        return (2.0 - norm_type) * low * target + (norm_type - 1.0) * high <= slack * t2
-    low, high = _power_sums(g, n, True)
+    t4 = t2 * t2
+    square = norm_type > 2.0
+    low = 0.0  # sum a_j and sum a_j**2, or above p = 2 sum a_j**2 and sum a_j**4 (a_j = |g_j|)
+    high = 0.0
+    for j in range(n):
+        a = abs(g[j])
+        a = a * a if square else a
+        low += a
+        high += a * a
+    if norm_type == 1.0:
+        return low <= 0.999999 * target
+    if norm_type <= 2.0:  # weights 2 - p, p - 1: exact
+        return (2.0 - norm_type) * low * target + (norm_type - 1.0) * high <= 0.999999 * t2
     if norm_type <= 4.0:  # weights (4 - p) / 2, (p - 2) / 2: exact
         lhs = ((4.0 - norm_type) * 0.5) * low * t2 + ((norm_type - 2.0) * 0.5) * high
-        return lhs <= slack * (t2 * t2)
-    return high <= slack * (t2 * t2)
+        return lhs <= 0.999999 * t4
+    return high <= 0.999999 * t4
 
 
 @njit(nogil=True, inline="always")
@@ -329,14 +294,19 @@ def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: f
     the next step) then goes on without waiting for the exact clamp or norm, which only the
     steps that are clipped compute.
     """
-    if mode & 1 and not _max_abs(g, n)[0] <= value:  # else the clamp changes nothing
+    if mode & 1 and not _max_abs(g, n) <= value:  # else the clamp changes nothing
         for j in range(n):  # torch.clamp(g, -value, value): min(max(g, -value), value)
             gj = g[j]  # selects rather than branches: which components clip is unpredictable
             gj = -value if gj < -value else gj
             g[j] = value if gj > value else gj
     if mode & 2:
         if norm_type == math.inf:
-            total, nan = _max_abs(g, n)  # clipping.total_norm: the same max
+            total = 0.0  # clipping.total_norm: the same max
+            nan = False
+            for j in range(n):
+                a = abs(g[j])
+                total = a if a > total else total
+                nan |= a != a
             if nan:  # torch's max keeps a NaN
                 total = math.nan
         elif _below_max_norm(g, n, max_norm, norm_type):
