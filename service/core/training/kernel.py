@@ -240,9 +240,9 @@ def _below_max_norm(g: Any, n: int, max_norm: float, norm_type: float) -> bool:
     """True only if clipping.total_norm(g[:n], p) + 1e-6 <= max_norm (p finite), cheaply.
 
     Then the coefficient is >= 1 and clipping by norm leaves g as it is (g * 1.0 is g), so the
-    kernel skips the exact norm: its pow per component (p other than 1, 2), its sum in index
-    order and its sqrt and / (p = 2), whose latency the step would wait on. False decides
-    nothing (the caller computes the norm). The p-norm is below T when sum a_j**p < T**p, and
+    kernel skips the exact norm and its pow per component (it asks for p other than 1, 2, inf;
+    1 and 2 are decided too, for the tests). False decides nothing (the caller computes it).
+    The p-norm is below T when sum a_j**p < T**p, and
     p -> a**p is convex, so a**p <= (k+1-p) a**k T**(p-k) + (p-k) a**(k+1) T**(p-k-1) between
     integer exponents k, k+1 when scaled by T (1, 2 below p = 2; 2, 4 up to 4), and a**p <=
     a**4 T**(p-4) above 4 when every a < T (which sum a_j**4 < T**4 implies). Margins: the bound
@@ -290,9 +290,9 @@ def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: f
     """clip_step on g[:n]; the loops pass their weight count, a constant in the course's, since
     loops of a length known only at run time keep LLVM from unswitching the update's options.
 
-    Each clipping first asks, in a short chain, whether it changes g at all; the update (and
-    the next step) then goes on without waiting for the exact clamp or norm, which only the
-    steps that are clipped compute.
+    By value, a max of |g_j| decides whether the clamp changes anything; a norm other than 1,
+    2 and inf first tries a bound without pow (_below_max_norm), so its pows are paid only on
+    steps near or above max_norm.
     """
     if mode & 1 and not _max_abs(g, n) <= value:  # else the clamp changes nothing
         for j in range(n):  # torch.clamp(g, -value, value): min(max(g, -value), value)
@@ -309,9 +309,7 @@ def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: f
                 nan |= a != a
             if nan:  # torch's max keeps a NaN
                 total = math.nan
-        elif _below_max_norm(g, n, max_norm, norm_type):
-            return  # the coefficient is >= 1: g stays as it is
-        elif norm_type == 2.0:
+        elif norm_type == 2.0:  # the exact norm is as cheap as a bound
             total = 0.0  # clipping.total_norm, the same sums in the same order
             for j in range(n):
                 total += g[j] * g[j]
@@ -320,11 +318,14 @@ def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: f
             total = 0.0
             for j in range(n):
                 total += abs(g[j])
+        elif _below_max_norm(g, n, max_norm, norm_type):
+            return  # the coefficient is >= 1: g stays as it is, without a pow per component
         else:
             total = _p_norm(g, n, norm_type)
         coef = max_norm / (total + 1e-6)
         # torch multiplies by clamp(coef, max=1.0); g * 1.0 is g bit for bit, so only a coef
-        # below 1 (or NaN) needs the multiply.
+        # below 1 (or NaN) needs the multiply. The branch keeps sqrt and / off the critical path
+        # of the steps that are not clipped.
         if not coef >= 1.0:
             for j in range(n):
                 g[j] = g[j] * coef
