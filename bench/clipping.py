@@ -1,16 +1,20 @@
 """What gradient clipping costs in the kernel: clipped loops vs the same loops unclipped.
 
-    python -m bench.clipping [--seconds 1] [--epochs 100] [--rev 5ab1318]
+    python -m bench.clipping [--seconds 1] [--epochs 100] [--rev 5ab1318] [--loops rmsprop,...]
 
 For every compiled loop (one configuration each: the course's sgd, momentum and Adam, and the
 general sgd, adam, rmsprop and adagrad loops) it times the unclipped loop and the clipping twin
 of its family (the course's sgd and Adam run their family's) with each clipping: value, norm 2,
-norm inf, norm 1.5, value and norm, and norm 2 at a max_norm that clips every step (where the
-steps wait for sqrt and /). `--epochs` x 506 rows in file order, the minimum over repeats
+norm inf, norm 1.5, value and norm, and norms 2 and 1.5 at a max_norm that clips every step
+(where the steps wait for sqrt and /, and for 1.5 pay a pow per component: the kernel skips
+those pows only on steps a pow-free bound proves unclipped, most steps at max_norm 1).
+`--epochs` x 506 rows in file order, the minimum over repeats
 interleaved so that noise hits all alike; it prints the ratios clipped / unclipped (the issue's
 bound: <= 1.10). "Nothing when off": the same unclipped loop compiled from the kernel of `--rev`
 (the commit before clipping) is timed beside ours (ratio ~1.00), and both must end on the same
-bits. The machine is shared: rerun a figure that looks off.
+bits. The machine is shared: rerun a figure that looks off; `--epochs 10` (short runs, whose
+minimum more often misses a preemption) gives tighter figures on a loaded machine, from the
+early epochs, where clipping at max_norm 1 fires more often.
 """
 
 from __future__ import annotations
