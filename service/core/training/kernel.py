@@ -217,27 +217,91 @@ def _adagrad(p: Any, t: int, g: Any, w: Any, state: Any, out: Any, n: int) -> No
 
 
 @njit(nogil=True, error_model="numpy")
-def _p_norm(g: Any, norm_type: float) -> float:
-    """(sum |g_j|**p) ** (1/p) in index order; called, not inlined: pow's cost dwarfs a call."""
+def _p_norm(g: Any, n: int, norm_type: float) -> float:
+    """(sum |g_j|**p) ** (1/p) over g[:n] in index order; called, not inlined (pow's cost)."""
     total = 0.0
-    for j in range(g.shape[0]):
+    for j in range(n):
         total += abs(g[j]) ** norm_type
     return float(total ** (1.0 / norm_type))
 
 
 @njit(nogil=True, inline="always")
+def _max_abs(g: Any, n: int) -> float:
+    """max |g_j| over the components that are not NaN."""
+    m = 0.0
+    for j in range(n):
+        a = abs(g[j])
+        m = a if a > m else m
+    return m
+
+
+@njit(nogil=True, inline="always")
+def _below_max_norm(g: Any, n: int, max_norm: float, norm_type: float) -> bool:
+    """True only if clipping.total_norm(g[:n], p) + 1e-6 <= max_norm (p finite), cheaply.
+
+    Then the coefficient is >= 1 and clipping by norm leaves g as it is (g * 1.0 is g), so the
+    kernel skips the exact norm and its pow per component (it asks for p other than 1, 2, inf;
+    1 and 2 are decided too, for the tests). False decides nothing (the caller computes it).
+    The p-norm is below T when sum a_j**p < T**p, and
+    p -> a**p is convex, so a**p <= (k+1-p) a**k T**(p-k) + (p-k) a**(k+1) T**(p-k-1) between
+    integer exponents k, k+1 when scaled by T (1, 2 below p = 2; 2, 4 up to 4), and a**p <=
+    a**4 T**(p-4) above 4 when every a < T (which sum a_j**4 < T**4 implies). Margins: the bound
+    as computed is within (n + 16) ulps of the true one, 1e-6 of slack; the norm
+    clipping.total_norm computes (pow or square per term, the sum in order, the root with 1/p
+    rounded) exceeds the true p-norm by at most 3e-10 relative plus (n * 2**-1074) ** (1/p) <
+    2**-32 for terms that underflow, which T leaves room for. p <= 32 and max_norm <= 2**31
+    keep sum |g_j|**p finite and that underflow term small, n <= 10**6 keeps (n + 16) ulps
+    below 1e-9, T >= 2**-32 keeps T**4 normal. NaN or inf components give False.
+    tests/core/training/test_kernel.py checks the decision against the computed norm.
+    """
+    if not (norm_type <= 32.0 and max_norm <= 2147483648.0 and n <= 1_000_000):
+        return False
+    target = (max_norm - 1e-6) * (1.0 - 1e-9) - 2.0**-32  # T
+    if not target >= 2.0**-32:
+        return False
+    t2 = target * target
+    t4 = t2 * t2
+    square = norm_type > 2.0
+    low = 0.0  # sum a_j and sum a_j**2, or above p = 2 sum a_j**2 and sum a_j**4 (a_j = |g_j|)
+    high = 0.0
+    for j in range(n):
+        a = abs(g[j])
+        a = a * a if square else a
+        low += a
+        high += a * a
+    if norm_type == 1.0:
+        return low <= 0.999999 * target
+    if norm_type <= 2.0:  # weights 2 - p, p - 1: exact
+        return (2.0 - norm_type) * low * target + (norm_type - 1.0) * high <= 0.999999 * t2
+    if norm_type <= 4.0:  # weights (4 - p) / 2, (p - 2) / 2: exact
+        lhs = ((4.0 - norm_type) * 0.5) * low * t2 + ((norm_type - 2.0) * 0.5) * high
+        return lhs <= 0.999999 * t4
+    return high <= 0.999999 * t4
+
+
+@njit(nogil=True, inline="always")
 def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float) -> None:
     """clipping.Clipping.clip in place, for a gradient g of any length (mode: VALUE|NORM bits)."""
-    n = g.shape[0]
-    # Selects rather than branches below: whether a component is clipped is hard to predict.
-    if mode & 1:  # torch.clamp(g, -value, value): min(max(g, -value), value), NaN kept
-        for j in range(n):
-            gj = g[j]
+    _clip(g, g.shape[0], mode, value, max_norm, norm_type)
+
+
+@njit(nogil=True, inline="always")
+def _clip(g: Any, n: int, mode: int, value: float, max_norm: float, norm_type: float) -> None:
+    """clip_step on g[:n]; the loops pass their weight count, a constant in the course's, since
+    loops of a length known only at run time keep LLVM from unswitching the update's options.
+
+    By value, a max of |g_j| decides whether the clamp changes anything; a norm other than 1,
+    2 and inf first tries a bound without pow (_below_max_norm), so its pows are paid only on
+    steps near or above max_norm.
+    """
+    if mode & 1 and not _max_abs(g, n) <= value:  # else the clamp changes nothing
+        for j in range(n):  # torch.clamp(g, -value, value): min(max(g, -value), value)
+            gj = g[j]  # selects rather than branches: which components clip is unpredictable
             gj = -value if gj < -value else gj
             g[j] = value if gj > value else gj
     if mode & 2:
-        total = 0.0  # clipping.total_norm, the same sums in the same order
         if norm_type == math.inf:
+            total = 0.0  # clipping.total_norm: the same max
             nan = False
             for j in range(n):
                 a = abs(g[j])
@@ -245,15 +309,19 @@ def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float
                 nan |= a != a
             if nan:  # torch's max keeps a NaN
                 total = math.nan
-        elif norm_type == 2.0:
+        elif norm_type == 2.0:  # the exact norm is as cheap as a bound
+            total = 0.0  # clipping.total_norm, the same sums in the same order
             for j in range(n):
                 total += g[j] * g[j]
             total = math.sqrt(total)
         elif norm_type == 1.0:
+            total = 0.0
             for j in range(n):
                 total += abs(g[j])
+        elif _below_max_norm(g, n, max_norm, norm_type):
+            return  # the coefficient is >= 1: g stays as it is, without a pow per component
         else:
-            total = _p_norm(g, norm_type)
+            total = _p_norm(g, n, norm_type)
         coef = max_norm / (total + 1e-6)
         # torch multiplies by clamp(coef, max=1.0); g * 1.0 is g bit for bit, so only a coef
         # below 1 (or NaN) needs the multiply. The branch keeps sqrt and / off the critical path
@@ -264,15 +332,15 @@ def clip_step(g: Any, mode: int, value: float, max_norm: float, norm_type: float
 
 
 @njit(nogil=True, inline="always")
-def _unclipped(p: Any, g: Any) -> None:
+def _unclipped(p: Any, g: Any, n: int) -> None:
     """No clipping: inlined as nothing."""
 
 
 @njit(nogil=True, inline="always")
-def _clipped(p: Any, g: Any) -> None:
-    """clip_step with the mode and values stored after the family's parameters in p."""
+def _clipped(p: Any, g: Any, n: int) -> None:
+    """clip_step on g[:n] with the mode and values stored after the family's parameters in p."""
     k = p.shape[0] - 4
-    clip_step(g, int(p[k]), p[k + 1], p[k + 2], p[k + 3])
+    _clip(g, n, int(p[k]), p[k + 1], p[k + 2], p[k + 3])
 
 
 # What `_loop` calls, bound per loop by `epoch_loop` (a loop's own globals, so no closure: numba
@@ -310,7 +378,7 @@ def _loop(
                 counters[0], counters[1], counters[2] = steps, done, done
                 return False
             total += loss
-            CLIP(p, g)
+            CLIP(p, g, nw)
             UPDATE(p, steps + 1, g, w, state, out, nw)
             check = 0.0
             for j in range(nw):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from service.core.training import kernel
 from service.core.training import loop as training
-from service.core.training.clipping import Clipping
+from service.core.training.clipping import Clipping, total_norm
 from service.core.training.loop import TrainConfig, TrainResult, run
 from service.core.training.registry import SPECS as REGISTRY
 
@@ -382,3 +382,67 @@ def test_the_clip_step_and_the_readable_clipping_agree_on_non_finite_components(
         readable = clipping.clip(g)
         kernel.clip_step(compiled, int(mode), value, max_norm, norm_type)
     assert [x.hex() for x in compiled] == [x.hex() for x in readable]
+
+
+NORM_TYPES = [1.0, 1.000001, 1.5, 1.999, 2.0, 2.5, 3.0, 4.0, 4.5, 7.0, 32.0, 33.0]
+
+
+def near_the_bound_gradients() -> list[tuple[np.ndarray, float, float]]:
+    """(g, max_norm, p) with the computed norm + 1e-6 within a few parts in 1e9 of max_norm
+    (either side), and far below or above, over many scales, lengths and spreads."""
+    rng = np.random.default_rng(13)
+    cases = []
+    for p in NORM_TYPES:
+        for n in (1, 2, 9, 17, 100):
+            for scale in (1e-300, 1e-12, 1e-3, 1.0, 1e6, 1e150):
+                g = rng.normal(0.0, scale, n) * (rng.random(n) < 0.8)
+                norm = total_norm(g, p)
+                for rel in (-1e-6, -1e-9, -3e-10, 0.0, 3e-10, 1e-9, 1e-6, -0.5, 0.5, 1e3):
+                    cases.append((g, (norm + 1e-6) * (1.0 + rel), p))
+    return cases
+
+
+def test_the_cheap_norm_decision_only_says_unclipped_when_the_computed_norm_is() -> None:
+    said = 0
+    for g, max_norm, p in near_the_bound_gradients():
+        if not max_norm > 0.0 or not math.isfinite(max_norm):
+            continue
+        if kernel._below_max_norm(g, g.shape[0], max_norm, p):
+            said += 1
+            assert total_norm(g, p) + 1e-6 <= max_norm, (g, max_norm, p)
+            assert max_norm / (total_norm(g, p) + 1e-6) >= 1.0
+    assert said > 100  # and it does decide: the pow-free path is taken
+
+
+@pytest.mark.parametrize("p", NORM_TYPES)
+def test_the_cheap_norm_decision_holds_for_gradients_well_below_the_norm(p: float) -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        g = rng.normal(0.0, 1.0, 9)
+        # p above 32 always takes the exact norm
+        assert kernel._below_max_norm(g, 9, 1.5 * np.abs(g).sum() + 1e-5, p) == (p <= 32.0)
+        assert not kernel._below_max_norm(g, 9, 0.99 * np.abs(g).max(), p)
+
+
+def test_the_clip_step_equals_the_readable_clipping_near_the_norm_bound() -> None:
+    for g, max_norm, p in near_the_bound_gradients():
+        if not max_norm > 0.0 or not math.isfinite(max_norm):
+            continue
+        for clipping in (
+            Clipping(max_norm=max_norm, norm_type=p),
+            Clipping(value=float(np.abs(g).max()) * 0.7 or 1.0, max_norm=max_norm, norm_type=p),
+        ):
+            compiled = g.copy()
+            mode, value, norm, norm_type = clipping.kernel_values()
+            kernel.clip_step(compiled, int(mode), value, norm, norm_type)
+            assert [x.hex() for x in compiled] == [x.hex() for x in clipping.clip(g)]
+
+
+@pytest.mark.parametrize("p", [1.5, 2.0, 3.0, 40.0])
+def test_the_cheap_norm_decision_refuses_non_finite_and_out_of_range_inputs(p: float) -> None:
+    for bad in (math.nan, math.inf):
+        assert not kernel._below_max_norm(np.array([0.1, bad]), 2, 10.0, p)
+    assert not kernel._below_max_norm(np.array([0.1]), 1, 1e-6, p)  # T below 2**-32
+    assert not kernel._below_max_norm(np.array([0.1]), 1, 2.0**32, p)  # sum a**p may overflow
+    huge_p = kernel._below_max_norm(np.array([0.1]), 1, 10.0, 40.0)
+    assert not huge_p
