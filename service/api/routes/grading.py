@@ -5,7 +5,9 @@ the training pool), counts the verdict and renders the requested platform format
 are validated one by one: a malformed item is answered `gradable: false` and the rest graded.
 A batch answers JSON, or with `Accept: text/event-stream` its progress (the item's index, and the
 epochs of the item's training) and then the same JSON (service/api/streaming.py); a client that
-leaves stops the grading before the next item or training slice.
+leaves stops the grading before the next item or training slice. (Over 250 lines: the batch's
+fast path, which validates a repeated case once and writes entries with orjson, sits beside the
+route it serves.)
 
 Tested by api_tests/test_grading.py.
 """
