@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.core.graphs.definition import Limits
+
+if TYPE_CHECKING:
+    from service.core.graphs.registry import Registry
 
 _LIMITS = Limits()  # the one home of the graph limits' defaults
 # The request line and headers together, at most (431 beyond): the server's buffer cap
@@ -109,6 +112,19 @@ class Settings(BaseSettings):
         description="Comma-separated proxy addresses (or '*') whose X-Forwarded-For and "
         "X-Forwarded-Proto are trusted; empty trusts none.",
     )
+
+    def graph_registry(self) -> Registry:
+        """The graphs these settings serve: presets, the limits for inline definitions and the
+        compiled cache (one Registry per configuration, shared by the app and the warm-up)."""
+        from service.core.graphs.registry import default_cache_root, registry  # numba: lazily
+
+        return registry(
+            self.graph_limits(),
+            self.graphs_dir,
+            default_cache_root(self.numba_cache_dir),
+            self.graph_cache_max_bytes,
+            self.graph_cache_loaded,
+        )
 
     def graph_limits(self) -> Limits:
         """The BACKPROP_MAX_GRAPH_* settings as the definition's Limits."""

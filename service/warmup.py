@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numba.core.config
 
 from service.core.grading import train_kernel
-from service.core.graphs.registry import Registry, default_cache_root, is_course, registry
+from service.core.graphs.registry import Registry, is_course
 from service.core.training import kernel
 from service.core.training.loop import TrainConfig, run
 from service.core.training.registry import resolve
@@ -82,17 +82,6 @@ class PresetWarmup:
     agrees: bool
 
 
-def graph_registry(settings: Settings) -> Registry:
-    """The registry the app's requests use for these settings (presets, graph cache)."""
-    return registry(
-        settings.graph_limits(),
-        settings.graphs_dir,
-        default_cache_root(settings.numba_cache_dir),
-        settings.graph_cache_max_bytes,
-        settings.graph_cache_loaded,
-    )
-
-
 def warm_presets(
     settings: Settings,
     codes: tuple[int, ...] = GRAPH_LOOPS,
@@ -102,7 +91,7 @@ def warm_presets(
     wrong-version loop of each of `families` into the graph cache, and check a short Adam run of
     each against the readable reference."""
     use_cache_dir(settings.numba_cache_dir)
-    graphs = graph_registry(settings)
+    graphs = settings.graph_registry()
     done = []
     for name, graph in sorted(graphs.presets.items()):
         if is_course(graph):  # served by the course's own kernel, warmed by `warm`

@@ -139,7 +139,7 @@ from service.settings import Settings
 
 settings = Settings(numba_cache_dir=sys.argv[1])
 warmup.use_cache_dir(settings.numba_cache_dir)
-graphs = warmup.graph_registry(settings)
+graphs = settings.graph_registry()
 graph = graphs.presets["cs231n_neuron"]
 config = TrainConfig(resolve("adam", {}), epochs=2, X=[[1.0, 2.0]], y=[0.0], graph=graph,
                      cache=graphs.cache)

@@ -35,11 +35,9 @@ from service.core.graphs.presets import DEFAULT
 from service.core.graphs.registry import (
     Registry,
     dataset_columns,
-    default_cache_root,
     is_course,
-    registry,
 )
-from service.settings import Settings, get_settings
+from service.settings import get_settings
 
 MAX_VECTOR = 4096  # the schema's cap on w and x; the graph's own lengths are checked after
 
@@ -53,19 +51,9 @@ def graphs() -> Registry:
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
     if _last[0] is s and _last[1] == numba_dir:  # every request asks: ~5 µs saved
         return _last[2]  # type: ignore[no-any-return]
-    found = _last[2] = _registry(s)
+    found = _last[2] = s.graph_registry()
     _last[0], _last[1] = s, numba_dir
     return found
-
-
-def _registry(s: Settings) -> Registry:
-    return registry(
-        s.graph_limits(),
-        s.graphs_dir,
-        default_cache_root(s.numba_cache_dir),
-        s.graph_cache_max_bytes,
-        s.graph_cache_loaded,
-    )
 
 
 def resolve(spec: GraphSpec, where: tuple[str, ...] = ("body", "graph")) -> Graph:
